@@ -1,3 +1,89 @@
-fn main() {
-    println!("Hello, world!");
+//! `sockjs-server`: the demo services on a SockJS server. All logic is in the library.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use sockjs_server::{Config, demo, server};
+
+/// A SockJS 0.3.3 server serving the demo services /echo, /close, /broadcast,
+/// /disabled_websocket_echo and /cookie_needed_echo, plus static files at /.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "SOCKJS_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Worker threads (default: one per CPU).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Directory served at / (skipped if it does not exist).
+    #[arg(long, default_value = "static")]
+    static_dir: PathBuf,
+    /// The sockjs-client URL the iframe page loads.
+    #[arg(long, default_value = sockjs_server::config::DEFAULT_SOCKJS_URL)]
+    sockjs_url: String,
+    /// Heartbeat interval, in seconds.
+    #[arg(long, default_value_t = 25.0)]
+    heartbeat_delay: f64,
+    /// How long a session outlives its last receiver, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    disconnect_delay: f64,
+    /// Bytes after which a streaming response is rotated (default 128 KiB; /echo: 4096).
+    #[arg(long)]
+    response_limit: Option<usize>,
+    /// An allowed Origin (repeat for several); default: any.
+    #[arg(long = "allowed-origin")]
+    allowed_origins: Vec<String>,
+    /// Largest incoming message or send body, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_message_bytes: usize,
+    /// Largest outgoing backlog per session, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_buffered_bytes: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    #[arg(long, default_value_t = 5)]
+    drain: u64,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let defaults = Config::default();
+    let base = Config {
+        sockjs_url: cli.sockjs_url,
+        heartbeat_delay: Duration::try_from_secs_f64(cli.heartbeat_delay)?,
+        disconnect_delay: Duration::try_from_secs_f64(cli.disconnect_delay)?,
+        response_limit: cli.response_limit.unwrap_or(defaults.response_limit),
+        allowed_origins: if cli.allowed_origins.is_empty() {
+            defaults.allowed_origins
+        } else {
+            cli.allowed_origins
+        },
+        max_message_bytes: cli.max_message_bytes,
+        max_buffered_bytes: cli.max_buffered_bytes,
+        ..defaults
+    };
+    let mounts = demo::mounts(&base)?;
+    let listener = TcpListener::bind(&cli.bind)?;
+    let options = server::Options {
+        workers: cli
+            .workers
+            .unwrap_or_else(|| server::Options::default().workers),
+        static_dir: cli.static_dir.is_dir().then_some(cli.static_dir),
+        drain: Duration::from_secs(cli.drain),
+    };
+    log::info!(
+        "sockjs-server listening on http://{}",
+        listener.local_addr()?
+    );
+    actix_web::rt::System::new().block_on(server::run(
+        listener,
+        mounts,
+        options,
+        server::signal(),
+    ))?;
+    log::info!("stopped");
+    Ok(())
 }

@@ -1,0 +1,145 @@
+//! One mount's configuration, with the SockJS reference defaults (sockjs-node 0.3's options)
+//! and the limits this server adds. Validated once, at mount time.
+
+use std::time::Duration;
+
+/// The client library the iframe page loads by default (sockjs-node's default).
+pub const DEFAULT_SOCKJS_URL: &str =
+    "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js";
+
+/// A SockJS mount's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// URL prefix, e.g. `/echo`: empty or starting with `/`, never ending with `/`.
+    /// Default: `""` (the root).
+    pub prefix: String,
+    /// Serve the WebSocket transports (`/websocket` raw and per session). Default: true.
+    pub websocket: bool,
+    /// Set a `JSESSIONID` cookie on session requests (echoing the client's, else `dummy`) so
+    /// cookie-sticky load balancers keep a session on one node; `/info` then says
+    /// `cookie_needed: true`. Default: false.
+    pub jsessionid: bool,
+    /// Heartbeat (`h` frame) interval while a receiver is attached. Default: 25 s.
+    pub heartbeat_delay: Duration,
+    /// How long a session outlives its last receiver, and how long a closed session keeps
+    /// answering with its close frame. Default: 5 s.
+    pub disconnect_delay: Duration,
+    /// Bytes after which a streaming response (xhr_streaming, eventsource, htmlfile) is ended
+    /// so the browser can free it; the client reconnects. Default: 128 KiB.
+    pub response_limit: usize,
+    /// The sockjs-client URL the iframe page loads. Default: [`DEFAULT_SOCKJS_URL`].
+    pub sockjs_url: String,
+    /// Origins allowed to use the mount: `*` for any, else exact `scheme://host[:port]`
+    /// values (or `null`). Requests from other origins get 403. Default: `["*"]`, as every
+    /// SockJS server but Spring: cross-origin use is SockJS's purpose. Restrict it when the
+    /// application authenticates with cookies.
+    pub allowed_origins: Vec<String>,
+    /// Send `Access-Control-Allow-Credentials: true` with an echoed origin (sockjs-client
+    /// sends credentials; the suite requires it). Default: true.
+    pub cors_credentials: bool,
+    /// The largest request body accepted by xhr_send / jsonp_send (413 past it, read no
+    /// further) and the largest WebSocket message (closed with 1009). Default: 1 MiB.
+    pub max_message_bytes: usize,
+    /// Bytes a session may hold for a slow or absent receiver; past it the session is closed
+    /// with `c[4500,"Send buffer overflow"]`. Default: 1 MiB.
+    pub max_buffered_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            prefix: String::new(),
+            websocket: true,
+            jsessionid: false,
+            heartbeat_delay: Duration::from_secs(25),
+            disconnect_delay: Duration::from_secs(5),
+            response_limit: 128 * 1024,
+            sockjs_url: DEFAULT_SOCKJS_URL.to_owned(),
+            allowed_origins: vec!["*".to_owned()],
+            cors_credentials: true,
+            max_message_bytes: 1024 * 1024,
+            max_buffered_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The prefix is malformed.
+    #[error("prefix {0:?} must be empty or start with '/' and not end with '/'")]
+    Prefix(String),
+    /// A duration or size is zero.
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+}
+
+impl Config {
+    /// A default configuration at `prefix`.
+    pub fn at(prefix: impl Into<String>) -> Self {
+        Config {
+            prefix: prefix.into(),
+            ..Config::default()
+        }
+    }
+
+    /// Checks the configuration once, at mount time.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let p = &self.prefix;
+        if !p.is_empty() && (!p.starts_with('/') || p.ends_with('/')) {
+            return Err(ConfigError::Prefix(p.clone()));
+        }
+        for (name, zero) in [
+            ("heartbeat_delay", self.heartbeat_delay.is_zero()),
+            ("disconnect_delay", self.disconnect_delay.is_zero()),
+            ("response_limit", self.response_limit == 0),
+            ("max_message_bytes", self.max_message_bytes == 0),
+            ("max_buffered_bytes", self.max_buffered_bytes == 0),
+        ] {
+            if zero {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether requests from `origin` may use this mount.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_reference_values() {
+        let c = Config::default();
+        assert_eq!(c.heartbeat_delay, Duration::from_secs(25));
+        assert_eq!(c.disconnect_delay, Duration::from_secs(5));
+        assert_eq!(c.response_limit, 131_072);
+        assert!(c.websocket && !c.jsessionid);
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn malformed_prefixes_are_refused() {
+        for p in ["echo", "/echo/", "/"] {
+            assert!(Config::at(p).validate().is_err(), "{p}");
+        }
+        assert!(Config::at("/a/b").validate().is_ok());
+    }
+
+    #[test]
+    fn origins_match_exactly_or_by_star() {
+        let mut c = Config::default();
+        assert!(c.origin_allowed("http://x"));
+        c.allowed_origins = vec!["https://app.example".into()];
+        assert!(c.origin_allowed("https://app.example"));
+        assert!(!c.origin_allowed("https://evil.example"));
+        assert!(!c.origin_allowed("null"));
+    }
+}

@@ -1,0 +1,37 @@
+//! The application seam: a [`Handler`] per session, called inside the session's actor, and a
+//! [`HandlerFactory`] per mount that makes one for each new session. Text handlers (echo,
+//! close, broadcast) live in [`text`]; STOMP plugs in here too.
+
+pub mod text;
+
+use crate::protocol::CloseReason;
+use crate::session::{CloseCause, SessionHandle};
+
+/// An application's side of one session. Called on the session's actor: keep each call short
+/// and spawn anything slow (the handle is `Send` and cheap to clone).
+pub trait Handler: 'static {
+    /// The session opened (its open frame has been sent).
+    fn on_open(&mut self, _session: &SessionHandle) {}
+
+    /// A message from the client, in order.
+    fn on_message(&mut self, session: &SessionHandle, message: String);
+
+    /// The session closed; called once, after which no message arrives.
+    fn on_close(&mut self, _session: &SessionHandle, _reason: &CloseReason, _cause: CloseCause) {}
+}
+
+/// Makes a handler for each new session of a mount.
+pub trait HandlerFactory: Send + Sync + 'static {
+    /// A handler for a new session.
+    fn create(&self) -> Box<dyn Handler>;
+}
+
+impl<F, H> HandlerFactory for F
+where
+    F: Fn() -> H + Send + Sync + 'static,
+    H: Handler,
+{
+    fn create(&self) -> Box<dyn Handler> {
+        Box::new(self())
+    }
+}

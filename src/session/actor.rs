@@ -1,0 +1,394 @@
+//! The session actor: the one owner of a session's state, timer, attached receiver and
+//! application handler. Transports talk to it only through its messages; handlers through a
+//! [`SessionHandle`].
+//!
+//! Must not: block, hold a lock across a send, or let a failing handler take down anything but
+//! its own session.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix::{
+    Actor, ActorContext, Addr, AsyncContext, Context, Handler as ActixHandler, SpawnHandle,
+};
+use actix_web::http::header::HeaderMap;
+use bytestring::ByteString;
+
+use super::receiver::Sink;
+use super::registry::Registry;
+use super::state::{CloseCause, Mode, Output, SessionState, Timing};
+use crate::handler::Handler;
+use crate::protocol::{CloseReason, Framing, Message, TransportKind};
+
+/// What a handler can know about its session: fixed when the session was created.
+#[derive(Debug)]
+struct Info {
+    serial: u64,
+    id: String,
+    prefix: Arc<str>,
+    transport: TransportKind,
+    peer: Option<SocketAddr>,
+    headers: HeaderMap,
+}
+
+/// A cheap, cloneable handle on a session: send text, close it, and read what the opening
+/// request said. Equal handles name the same session.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    info: Arc<Info>,
+    addr: Addr<SessionActor>,
+}
+
+impl SessionHandle {
+    /// The session id the client chose (for WebSocket sessions, not unique: see `serial`).
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// A number unique to this session in this process.
+    pub fn serial(&self) -> u64 {
+        self.info.serial
+    }
+
+    /// The mount prefix the session belongs to.
+    pub fn prefix(&self) -> &str {
+        &self.info.prefix
+    }
+
+    /// The transport of the request that opened the session.
+    pub fn transport(&self) -> TransportKind {
+        self.info.transport
+    }
+
+    /// The peer address of the request that opened the session.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.info.peer
+    }
+
+    /// The headers of the request that opened the session.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.info.headers
+    }
+
+    /// Sends a text message. Returns false if the session is gone.
+    pub fn send(&self, text: impl Into<ByteString>) -> bool {
+        self.send_message(Message::new(text))
+    }
+
+    /// Sends a message quoted beforehand (share one [`Message`] when sending to many).
+    pub fn send_message(&self, message: Message) -> bool {
+        self.addr.connected() && {
+            self.addr.do_send(Send(message));
+            true
+        }
+    }
+
+    /// Closes the session with `code` and `reason`.
+    pub fn close(&self, code: u16, reason: impl Into<Cow<'static, str>>) {
+        self.addr.do_send(Close(
+            CloseReason::new(code, reason),
+            CloseCause::Application,
+        ));
+    }
+
+    /// Whether the session's actor is still running.
+    pub fn is_connected(&self) -> bool {
+        self.addr.connected()
+    }
+
+    pub(crate) fn addr(&self) -> &Addr<SessionActor> {
+        &self.addr
+    }
+}
+
+impl PartialEq for SessionHandle {
+    fn eq(&self, other: &Self) -> bool {
+        self.info.serial == other.info.serial
+    }
+}
+impl Eq for SessionHandle {}
+impl std::hash::Hash for SessionHandle {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.info.serial.hash(state);
+    }
+}
+
+/// Everything needed to start a session.
+pub struct Spawn {
+    /// The client's session id.
+    pub id: String,
+    /// The mount prefix.
+    pub prefix: Arc<str>,
+    /// The opening request's transport.
+    pub transport: TransportKind,
+    /// The opening request's peer.
+    pub peer: Option<SocketAddr>,
+    /// The opening request's headers.
+    pub headers: HeaderMap,
+    /// Timing.
+    pub timing: Timing,
+    /// Framed or raw.
+    pub mode: Mode,
+    /// The outgoing byte bound.
+    pub max_buffered: usize,
+    /// The registry to leave when the session finishes (HTTP sessions and WebSockets alike).
+    pub registry: Arc<Registry>,
+    /// The application handler.
+    pub handler: Box<dyn Handler>,
+}
+
+/// The actor owning one session.
+pub struct SessionActor {
+    state: SessionState,
+    handler: Box<dyn Handler>,
+    handler_failed: bool,
+    handle: SessionHandle,
+    sink: Option<Sink>,
+    max_buffered: usize,
+    registry: Arc<Registry>,
+    timer: Option<(Instant, SpawnHandle)>,
+}
+
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl SessionActor {
+    /// Starts a session on the current arbiter. `ends_with_receiver` for WebSocket sessions.
+    pub fn start(spawn: Spawn, ends_with_receiver: bool) -> SessionHandle {
+        let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+        let info = Arc::new(Info {
+            serial,
+            id: spawn.id,
+            prefix: spawn.prefix,
+            transport: spawn.transport,
+            peer: spawn.peer,
+            headers: spawn.headers,
+        });
+        let actor_info = Arc::clone(&info);
+        let addr = SessionActor::create(|ctx| {
+            let handle = SessionHandle {
+                info: actor_info,
+                addr: ctx.address(),
+            };
+            SessionActor {
+                state: SessionState::new(now(), spawn.timing, spawn.mode, ends_with_receiver),
+                handler: spawn.handler,
+                handler_failed: false,
+                handle,
+                sink: None,
+                max_buffered: spawn.max_buffered,
+                registry: spawn.registry,
+                timer: None,
+            }
+        });
+        SessionHandle { info, addr }
+    }
+
+    fn apply(&mut self, outputs: Vec<Output>, ctx: &mut Context<Self>) {
+        for output in outputs {
+            match output {
+                Output::Deliver(bytes) => {
+                    if let Some(sink) = &self.sink {
+                        sink.frame(bytes);
+                    }
+                }
+                Output::EndReceiver(reason) => {
+                    if let Some(sink) = self.sink.take() {
+                        sink.end(reason);
+                    }
+                }
+                Output::Opened => self.call(ctx, |h, s| h.on_open(s)),
+                Output::Closed(reason, cause) => {
+                    log::debug!(
+                        "session {} on {} closed: {} {:?} ({:?})",
+                        self.handle.id(),
+                        self.handle.prefix(),
+                        reason.code,
+                        reason.reason,
+                        cause
+                    );
+                    self.call(ctx, |h, s| h.on_close(s, &reason, cause));
+                }
+                Output::Finished => ctx.stop(),
+            }
+        }
+        self.arm_timer(ctx);
+    }
+
+    /// Calls the handler; a panic closes this session only (with 1011 "Internal error").
+    fn call(&mut self, ctx: &mut Context<Self>, f: impl FnOnce(&mut dyn Handler, &SessionHandle)) {
+        if self.handler_failed {
+            return;
+        }
+        let handle = self.handle.clone();
+        let handler = &mut self.handler;
+        if catch_unwind(AssertUnwindSafe(|| f(handler.as_mut(), &handle))).is_err() {
+            log::error!(
+                "handler panicked; closing session {} on {}",
+                handle.id(),
+                handle.prefix()
+            );
+            self.handler_failed = true;
+            let out = self.state.close(
+                now(),
+                CloseReason::INTERNAL_ERROR,
+                CloseCause::HandlerFailed,
+            );
+            self.apply(out, ctx);
+        }
+    }
+
+    /// Keeps one timer armed for the state's deadline (re-armed only when it moves earlier;
+    /// a timer that fires early finds nothing due and re-arms).
+    fn arm_timer(&mut self, ctx: &mut Context<Self>) {
+        let deadline = self.state.deadline();
+        if let Some((at, handle)) = self.timer {
+            if at <= deadline {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let delay = deadline.saturating_duration_since(now());
+        let handle = ctx.run_later(delay, |act, ctx| {
+            act.timer = None;
+            let out = act.state.tick(now());
+            act.apply(out, ctx);
+        });
+        self.timer = Some((deadline, handle));
+    }
+}
+
+impl Actor for SessionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.arm_timer(ctx);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        if let Some(sink) = self.sink.take() {
+            sink.end(None);
+        }
+        self.registry.remove(&self.handle);
+    }
+}
+
+/// Attach a receiver. A refused receiver gets `c[2010,...]` through its own pipe and ends.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Attach {
+    /// The receiver's token.
+    pub token: u64,
+    /// Its framing.
+    pub framing: Framing,
+    /// Bytes after which it ends (1 for polling, `response_limit` for streaming).
+    pub limit: usize,
+    /// The session's end of its pipe.
+    pub sink: Sink,
+}
+
+impl ActixHandler<Attach> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Attach, ctx: &mut Context<Self>) {
+        match self.state.attach(now(), msg.token, msg.framing, msg.limit) {
+            Ok(out) => {
+                self.sink = Some(msg.sink);
+                self.apply(out, ctx);
+            }
+            Err(refusal) => {
+                msg.sink.frame(refusal);
+                msg.sink.end(None);
+            }
+        }
+    }
+}
+
+/// A receiver went away.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Detach {
+    /// Its token.
+    pub token: u64,
+    /// The close the session takes.
+    pub reason: CloseReason,
+    /// Why.
+    pub cause: CloseCause,
+}
+
+impl ActixHandler<Detach> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Detach, ctx: &mut Context<Self>) {
+        let out = self.state.detach(now(), msg.token, msg.reason, msg.cause);
+        if !out.is_empty() {
+            self.sink = None;
+        }
+        self.apply(out, ctx);
+    }
+}
+
+/// Messages from the client, in order.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Incoming(pub Vec<String>);
+
+impl ActixHandler<Incoming> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Incoming, ctx: &mut Context<Self>) {
+        for text in msg.0 {
+            if *self.state.phase() != super::Phase::Open {
+                break;
+            }
+            self.call(ctx, |h, s| h.on_message(s, text));
+        }
+    }
+}
+
+/// A message to the client.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Send(pub Message);
+
+impl ActixHandler<Send> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Send, ctx: &mut Context<Self>) {
+        let pending = self.state.buffered_bytes() + self.sink.as_ref().map_or(0, Sink::in_flight);
+        let out = if pending + msg.0.cost() > self.max_buffered {
+            log::warn!(
+                "session {} on {}: {} bytes waiting for a slow receiver; closing",
+                self.handle.id(),
+                self.handle.prefix(),
+                pending
+            );
+            self.state
+                .close(now(), CloseReason::BUFFER_OVERFLOW, CloseCause::Overflow)
+        } else {
+            self.state.send(now(), msg.0).unwrap_or_default()
+        };
+        self.apply(out, ctx);
+    }
+}
+
+/// Close the session.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Close(pub CloseReason, pub CloseCause);
+
+impl ActixHandler<Close> for SessionActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
+        let out = self.state.close(now(), msg.0, msg.1);
+        self.apply(out, ctx);
+    }
+}

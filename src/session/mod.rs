@@ -1,0 +1,12 @@
+//! Sessions: the pure state machine, the actor that owns one session, the per-mount registry
+//! and the receiver plumbing between a session and a transport.
+
+pub mod actor;
+pub mod receiver;
+pub mod registry;
+pub mod state;
+
+pub use actor::{SessionActor, SessionHandle};
+pub use receiver::{Receiver, ReceiverItem};
+pub use registry::Registry;
+pub use state::{CloseCause, Mode, Phase, Timing};

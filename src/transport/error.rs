@@ -1,0 +1,86 @@
+//! The transport layer's one error type and its one table of HTTP answers.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, HttpResponseBuilder};
+
+use crate::protocol::DecodeError;
+
+/// Why a request to a mount failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// No such resource (or transport disabled, or unknown session for a send).
+    #[error("")]
+    NotFound,
+    /// The resource exists, not with this method.
+    #[error("")]
+    MethodNotAllowed(&'static str),
+    /// The payload could not be decoded.
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+    /// htmlfile / jsonp without `c=`.
+    #[error("\"callback\" parameter required")]
+    CallbackRequired,
+    /// htmlfile / jsonp with a callback outside `[a-zA-Z0-9-_.]{1,32}`.
+    #[error("invalid \"callback\" parameter")]
+    InvalidCallback,
+    /// A body larger than `max_message_bytes`.
+    #[error("Payload too large.")]
+    PayloadTooLarge,
+    /// The request's `Origin` is not in `allowed_origins`.
+    #[error("Origin not allowed.")]
+    OriginNotAllowed,
+    /// A WebSocket URL asked for without a WebSocket upgrade.
+    #[error("Can \"Upgrade\" only to \"WebSocket\".")]
+    NotWebSocket,
+    /// A WebSocket upgrade whose `Connection` header lacks `Upgrade` (a proxy rewrote it).
+    #[error("\"Connection\" must be \"Upgrade\".")]
+    ConnectionNotUpgrade,
+    /// A WebSocket handshake that failed otherwise.
+    #[error("{0}")]
+    Handshake(String),
+    /// The request body could not be read.
+    #[error("Could not read the request body.")]
+    Body,
+}
+
+impl TransportError {
+    /// The status code of the answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            TransportError::NotFound => StatusCode::NOT_FOUND,
+            TransportError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            // 500 for the payload and callback errors, as the official suite requires.
+            TransportError::Decode(_)
+            | TransportError::CallbackRequired
+            | TransportError::InvalidCallback => StatusCode::INTERNAL_SERVER_ERROR,
+            TransportError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            TransportError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            TransportError::NotWebSocket
+            | TransportError::ConnectionNotUpgrade
+            | TransportError::Handshake(_)
+            | TransportError::Body => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The answer; `decorate` adds the route's headers (CORS, caching) to answers with a body.
+    /// 404 and 405 have no body and no content type (`Test.verify405`).
+    pub fn response(&self, decorate: impl FnOnce(&mut HttpResponseBuilder)) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status());
+        if !matches!(
+            self,
+            TransportError::NotFound | TransportError::MethodNotAllowed(_)
+        ) {
+            decorate(&mut builder);
+        }
+        match self {
+            TransportError::NotFound => builder.finish(),
+            TransportError::MethodNotAllowed(allow) => builder
+                .insert_header((header::ALLOW, HeaderValue::from_static(allow)))
+                .finish(),
+            other => builder
+                .insert_header((header::CONTENT_TYPE, super::http::TEXT_PLAIN))
+                .body(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! HTTP side of a mount: [`SockJs`] is what an application adds to its actix-web `App`; it
+//! routes the URL scheme to one file per transport. Transports know their framing and HTTP
+//! details and nothing of sessions beyond attach, send and the receiver pipe.
+
+mod body;
+mod error;
+mod eventsource;
+mod hixie76;
+mod htmlfile;
+pub mod http;
+mod jsonp;
+mod pages;
+mod websocket;
+mod xhr;
+
+use std::sync::Arc;
+
+use actix_web::dev::{AppService, HttpServiceFactory};
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+
+pub use error::TransportError;
+
+use crate::config::{Config, ConfigError};
+use crate::handler::HandlerFactory;
+use crate::protocol::{CloseReason, Route, TransportKind, pages as page, route};
+use crate::session::actor::{Attach, Close, Spawn};
+use crate::session::receiver::{Receiver, pipe};
+use crate::session::{CloseCause, Mode, Registry, SessionActor, SessionHandle, Timing};
+
+/// One SockJS service at a prefix: its config, its sessions and its handler factory.
+/// Cheap to clone; add it to an `App` with `.service(sockjs.clone())` in the server factory.
+#[derive(Clone)]
+pub struct SockJs(Arc<Mount>);
+
+struct Mount {
+    config: Config,
+    prefix: Arc<str>,
+    registry: Arc<Registry>,
+    factory: Box<dyn HandlerFactory>,
+    iframe: Bytes,
+    iframe_etag: String,
+}
+
+impl SockJs {
+    /// A mount with `config`, making a handler per session with `factory`.
+    pub fn new(config: Config, factory: impl HandlerFactory) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let iframe = Bytes::from(page::iframe_page(&config.sockjs_url));
+        let iframe_etag = page::etag(&iframe);
+        Ok(SockJs(Arc::new(Mount {
+            prefix: Arc::from(config.prefix.as_str()),
+            config,
+            registry: Arc::new(Registry::default()),
+            factory: Box::new(factory),
+            iframe,
+            iframe_etag,
+        })))
+    }
+
+    /// The mount's configuration.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// The mount's sessions.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.0.registry
+    }
+
+    /// Closes every session of the mount with `reason` (graceful shutdown).
+    pub fn close_all(&self, reason: &CloseReason) {
+        for session in self.0.registry.all() {
+            session
+                .addr()
+                .do_send(Close(reason.clone(), CloseCause::Shutdown));
+        }
+    }
+}
+
+impl HttpServiceFactory for SockJs {
+    fn register(self, config: &mut AppService) {
+        let prefix = self.0.config.prefix.clone();
+        let root = if prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            prefix.clone()
+        };
+        web::resource([root, format!("{prefix}/{{tail:.*}}")])
+            .route(
+                web::route().to(move |req: HttpRequest, payload: web::Payload| {
+                    let mount = self.clone();
+                    async move { dispatch(mount, req, payload).await }
+                }),
+            )
+            .register(config);
+    }
+}
+
+async fn dispatch(mount: SockJs, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let rest = req.path().get(mount.0.prefix.len()..).unwrap_or_default();
+    let route = route::parse(rest);
+    let is_session = matches!(route, Route::Session { .. });
+    let outcome = match route {
+        Route::NotFound => Err(TransportError::NotFound),
+        Route::Greeting => only(&req, &[Method::GET], "GET").map(|()| pages::greeting()),
+        Route::Iframe => only(&req, &[Method::GET], "GET").map(|()| pages::iframe(&mount, &req)),
+        Route::Info => match *req.method() {
+            Method::GET => Ok(pages::info(&mount, &req)),
+            Method::OPTIONS => Ok(pages::info_options(&mount, &req)),
+            _ => Err(TransportError::MethodNotAllowed("OPTIONS, GET")),
+        },
+        Route::RawWebSocket => raw_websocket_route(&mount, &req, payload),
+        Route::Session { session, transport } => {
+            session_route(&mount, &req, payload, session, transport).await
+        }
+    };
+    outcome.unwrap_or_else(|e| {
+        log::debug!("{} {} -> {}: {}", req.method(), req.path(), e.status(), e);
+        e.response(|b| {
+            if is_session {
+                http::session_headers(b, &req, &mount.0.config);
+            }
+        })
+    })
+}
+
+fn raw_websocket_route(
+    mount: &SockJs,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, TransportError> {
+    only(req, &[Method::GET], "GET")?;
+    if !mount.0.config.websocket {
+        return Err(TransportError::NotFound);
+    }
+    http::check_origin(req, &mount.0.config)?;
+    websocket::raw(mount, req, payload)
+}
+
+async fn session_route(
+    mount: &SockJs,
+    req: &HttpRequest,
+    payload: web::Payload,
+    session: &str,
+    transport: TransportKind,
+) -> Result<HttpResponse, TransportError> {
+    use TransportKind::*;
+    let (methods, allow): (&[Method], &'static str) = match transport {
+        WebSocket | EventSource | HtmlFile | JsonpPolling => (&[Method::GET], "GET"),
+        XhrPolling | XhrSend | XhrStreaming => (&[Method::POST, Method::OPTIONS], "OPTIONS, POST"),
+        JsonpSend => (&[Method::POST], "POST"),
+        RawWebSocket => return Err(TransportError::NotFound),
+    };
+    only(req, methods, allow)?;
+    let config = &mount.0.config;
+    if transport == WebSocket && !config.websocket {
+        return Err(TransportError::NotFound);
+    }
+    http::check_origin(req, config)?;
+    if *req.method() == Method::OPTIONS {
+        return Ok(xhr::options(req, config));
+    }
+    match transport {
+        WebSocket => websocket::sockjs(mount, req, payload, session),
+        XhrPolling => Ok(xhr::poll(mount, req, session).await),
+        XhrStreaming => Ok(xhr::streaming(mount, req, session).await),
+        XhrSend => xhr::send(mount, req, payload, session).await,
+        EventSource => Ok(eventsource::stream(mount, req, session).await),
+        HtmlFile => htmlfile::stream(mount, req, session).await,
+        JsonpPolling => jsonp::poll(mount, req, session).await,
+        JsonpSend => jsonp::send(mount, req, payload, session).await,
+        RawWebSocket => Err(TransportError::NotFound),
+    }
+}
+
+fn only(req: &HttpRequest, methods: &[Method], allow: &'static str) -> Result<(), TransportError> {
+    if methods.contains(req.method()) {
+        Ok(())
+    } else {
+        Err(TransportError::MethodNotAllowed(allow))
+    }
+}
+
+impl SockJs {
+    fn spawn(&self, req: &HttpRequest, id: &str, transport: TransportKind, mode: Mode) -> Spawn {
+        let config = &self.0.config;
+        Spawn {
+            id: id.to_owned(),
+            prefix: Arc::clone(&self.0.prefix),
+            transport,
+            peer: req.peer_addr(),
+            headers: req.headers().clone(),
+            timing: Timing {
+                heartbeat: config.heartbeat_delay,
+                disconnect: config.disconnect_delay,
+            },
+            mode,
+            max_buffered: config.max_buffered_bytes,
+            registry: Arc::clone(&self.0.registry),
+            handler: self.0.factory.create(),
+        }
+    }
+
+    /// Starts a WebSocket session (not findable by id: its life is its socket's).
+    fn start_socket(
+        &self,
+        req: &HttpRequest,
+        id: &str,
+        transport: TransportKind,
+        mode: Mode,
+    ) -> SessionHandle {
+        let handle = SessionActor::start(self.spawn(req, id, transport, mode), true);
+        self.0.registry.add_socket(handle.clone());
+        handle
+    }
+
+    /// Attaches a new receiver with `framing` to session `id`, creating the session if it does
+    /// not exist (or has just finished).
+    async fn attach(
+        &self,
+        req: &HttpRequest,
+        id: &str,
+        transport: TransportKind,
+        framing: crate::protocol::Framing,
+        limit: usize,
+    ) -> Receiver {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let handle = self.0.registry.find_or_create(id, || {
+                SessionActor::start(self.spawn(req, id, transport, Mode::Framed), false)
+            });
+            let (sink, mut receiver) = pipe();
+            receiver.bind(handle.addr().clone());
+            let attach = Attach {
+                token: receiver.token(),
+                framing: framing.clone(),
+                limit,
+                sink,
+            };
+            match handle.addr().send(attach).await {
+                Ok(()) => return receiver,
+                // The session finished between lookup and attach: forget it and start anew.
+                Err(_) if attempt < 3 => self.0.registry.remove(&handle),
+                Err(_) => return receiver,
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! WebSocket transports: SockJS-framed (`/<server>/<session>/websocket`) and raw
+//! (`/websocket`). Each connection is its own session, living as long as the socket; one task
+//! per socket moves frames both ways.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode};
+use bytestring::ByteString;
+
+use super::error::TransportError;
+use super::{SockJs, hixie76};
+use crate::protocol::{CloseReason, Framing, TransportKind, decode_websocket};
+use crate::session::actor::{Attach, Incoming};
+use crate::session::receiver::pipe;
+use crate::session::{CloseCause, Mode, Receiver, ReceiverItem, SessionHandle};
+
+/// Close code for a message over `max_message_bytes` (RFC 6455 1009 "message too big").
+pub const TOO_BIG: CloseReason = CloseReason::fixed(1009, "Message too big");
+/// Close code for a raw WebSocket binary message that is not UTF-8 (RFC 6455 1007).
+pub const NOT_UTF8: CloseReason = CloseReason::fixed(1007, "Invalid UTF-8");
+
+/// `GET /<server>/<session>/websocket`.
+pub fn sockjs(
+    mount: &SockJs,
+    req: &HttpRequest,
+    payload: web::Payload,
+    id: &str,
+) -> Result<HttpResponse, TransportError> {
+    check_upgrade(req)?;
+    if hixie76::is_hixie76(req) {
+        return hixie76::accept(mount, req, payload, id);
+    }
+    start(
+        mount,
+        req,
+        payload,
+        id,
+        TransportKind::WebSocket,
+        Mode::Framed,
+    )
+}
+
+/// `GET /websocket`: raw WebSocket, RFC 6455 only.
+pub fn raw(
+    mount: &SockJs,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, TransportError> {
+    check_upgrade(req)?;
+    start(
+        mount,
+        req,
+        payload,
+        "",
+        TransportKind::RawWebSocket,
+        Mode::Raw,
+    )
+}
+
+/// The checks sockjs-node makes before a handshake (`WebsocketHttpErrors`).
+fn check_upgrade(req: &HttpRequest) -> Result<(), TransportError> {
+    let has = |name: header::HeaderName, token: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    if !has(header::UPGRADE, "websocket") {
+        return Err(TransportError::NotWebSocket);
+    }
+    if !has(header::CONNECTION, "upgrade") {
+        return Err(TransportError::ConnectionNotUpgrade);
+    }
+    Ok(())
+}
+
+fn start(
+    mount: &SockJs,
+    req: &HttpRequest,
+    payload: web::Payload,
+    id: &str,
+    transport: TransportKind,
+    mode: Mode,
+) -> Result<HttpResponse, TransportError> {
+    let (response, socket, stream) =
+        actix_ws::handle(req, payload).map_err(|e| TransportError::Handshake(e.to_string()))?;
+    let max = mount.config().max_message_bytes;
+    let stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    let session = mount.start_socket(req, id, transport, mode);
+    let receiver = attach_socket(&session);
+    actix_web::rt::spawn(run(socket, stream, receiver, session, mode));
+    Ok(response)
+}
+
+/// Attaches a socket's receiver to its new session.
+pub(super) fn attach_socket(session: &SessionHandle) -> Receiver {
+    let (sink, mut receiver) = pipe();
+    receiver.bind(session.addr().clone());
+    session.addr().do_send(Attach {
+        token: receiver.token(),
+        framing: Framing::WebSocket,
+        limit: usize::MAX,
+        sink,
+    });
+    receiver
+}
+
+/// Decodes one inbound text message for the session: `Err` closes the socket.
+pub(super) fn inbound(mode: Mode, text: &str) -> Result<Vec<String>, CloseReason> {
+    match mode {
+        Mode::Raw => Ok(vec![text.to_owned()]),
+        Mode::Framed => decode_websocket(text).map_err(|_| CloseReason::BROKEN_FRAMING),
+    }
+}
+
+async fn run(
+    mut socket: actix_ws::Session,
+    mut stream: AggregatedMessageStream,
+    mut receiver: Receiver,
+    session: SessionHandle,
+    mode: Mode,
+) {
+    let close: Option<CloseReason> = loop {
+        tokio::select! {
+            item = receiver.next() => match item {
+                Some(ReceiverItem::Frame(bytes)) => {
+                    let Ok(text) = ByteString::try_from(bytes) else { continue };
+                    if socket.text(text).await.is_err() {
+                        receiver.finish(CloseReason::INTERRUPTED, CloseCause::Interrupted);
+                        break None;
+                    }
+                }
+                Some(ReceiverItem::End(reason)) => break reason,
+                None => break None,
+            },
+            message = stream.recv() => {
+                let failure = match message {
+                    Some(Ok(AggregatedMessage::Text(text))) => deliver(&session, mode, &text),
+                    Some(Ok(AggregatedMessage::Binary(bytes))) => match (mode, std::str::from_utf8(&bytes)) {
+                        (Mode::Raw, Ok(text)) => deliver(&session, mode, text),
+                        (Mode::Raw, Err(_)) => Some((NOT_UTF8, CloseCause::ProtocolError)),
+                        (Mode::Framed, _) => Some((CloseReason::BROKEN_FRAMING, CloseCause::ProtocolError)),
+                    },
+                    Some(Ok(AggregatedMessage::Ping(data))) => {
+                        let _ = socket.pong(&data).await;
+                        None
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => None,
+                    Some(Ok(AggregatedMessage::Close(_))) => Some((CloseReason::NORMAL, CloseCause::ClientClosed)),
+                    Some(Err(actix_ws::ProtocolError::Overflow)) => Some((TOO_BIG, CloseCause::ProtocolError)),
+                    Some(Err(e)) => {
+                        log::debug!("websocket protocol error on {}: {e}", session.prefix());
+                        Some((CloseReason::new(1002, "Protocol error"), CloseCause::ProtocolError))
+                    }
+                    None => Some((CloseReason::INTERRUPTED, CloseCause::Interrupted)),
+                };
+                if let Some((reason, cause)) = failure {
+                    receiver.finish(reason.clone(), cause);
+                    break (cause != CloseCause::Interrupted).then_some(reason);
+                }
+            }
+        }
+    };
+    let _ = socket.close(close.map(ws_close)).await;
+}
+
+fn deliver(session: &SessionHandle, mode: Mode, text: &str) -> Option<(CloseReason, CloseCause)> {
+    match inbound(mode, text) {
+        Ok(messages) if messages.is_empty() => None,
+        Ok(messages) => {
+            session.addr().do_send(Incoming(messages));
+            None
+        }
+        Err(reason) => Some((reason, CloseCause::ProtocolError)),
+    }
+}
+
+fn ws_close(reason: CloseReason) -> actix_ws::CloseReason {
+    actix_ws::CloseReason {
+        code: CloseCode::from(reason.code),
+        description: Some(reason.reason.into_owned()),
+    }
+}
