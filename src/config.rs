@@ -40,6 +40,9 @@ pub struct Config {
     /// The largest request body accepted by xhr_send / jsonp_send (413 past it, read no
     /// further) and the largest WebSocket message (closed with 1009). Default: 1 MiB.
     pub max_message_bytes: usize,
+    /// WebSocket subprotocols offered by this mount (the first the client also offers is
+    /// chosen), e.g. `v12.stomp`. Default: none.
+    pub websocket_protocols: Vec<String>,
     /// Bytes a session may hold for a slow or absent receiver; past it the session is closed
     /// with `c[4500,"Send buffer overflow"]`. Default: 1 MiB.
     pub max_buffered_bytes: usize,
@@ -58,6 +61,7 @@ impl Default for Config {
             allowed_origins: vec!["*".to_owned()],
             cors_credentials: true,
             max_message_bytes: 1024 * 1024,
+            websocket_protocols: Vec::new(),
             max_buffered_bytes: 1024 * 1024,
         }
     }
