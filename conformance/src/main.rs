@@ -4,23 +4,10 @@
 //! prints one line per check, then `N passed, M failed`. The process exits
 //! with status 1 when any check failed.
 
-mod checks;
-mod http;
-mod request;
-mod stream;
-mod target;
-mod ws;
-
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
-
-use checks::Ctx;
-use http::Target;
-
-/// Upper bound for one whole check, whatever it does.
-const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+use conformance::Target;
 
 /// Checks a SockJS server against protocol 0.3.3.
 ///
@@ -28,8 +15,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 /// response_limit 4096), /close (closes every session with 3000 "Go
 /// away!"), /disabled_websocket_echo (echo without WebSocket) and
 /// /cookie_needed_echo (echo with the JSESSIONID cookie). Only plain
-/// http:// URLs are supported. Leave a few seconds between two runs
-/// against the same server.
+/// http:// URLs are supported.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -57,43 +43,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let selected: Vec<_> = checks::all()
-        .into_iter()
-        .filter(|c| {
-            args.filter
-                .as_deref()
-                .is_none_or(|f| c.full_name().contains(f))
-        })
-        .collect();
     if args.list {
-        for c in &selected {
-            println!("{}", c.full_name());
+        for name in conformance::list(args.filter.as_deref()) {
+            println!("{name}");
         }
         return ExitCode::SUCCESS;
     }
-    let ctx = Ctx {
-        target,
-        verbose: args.verbose,
-    };
-    let (mut passed, mut failed) = (0usize, 0usize);
-    for c in &selected {
-        let outcome = match tokio::time::timeout(CHECK_TIMEOUT, (c.run)(ctx.clone())).await {
-            Ok(r) => r,
-            Err(_) => Err(format!("check did not finish within {CHECK_TIMEOUT:?}")),
-        };
-        match outcome {
-            Ok(()) => {
-                passed += 1;
-                println!("ok   {}", c.full_name());
-            }
-            Err(msg) => {
-                failed += 1;
-                println!("FAIL {}: {msg}", c.full_name());
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    if failed == 0 {
+    let report = conformance::run(target, args.filter.as_deref(), args.verbose, true).await;
+    println!(
+        "{} passed, {} failed",
+        report.passed.len(),
+        report.failed.len()
+    );
+    if report.failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
