@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+pub use crate::transport::forwarded::{ProxyNet, ProxyNetError};
+
 /// The client library the iframe page loads by default (sockjs-node's default).
 pub const DEFAULT_SOCKJS_URL: &str =
     "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js";
@@ -40,6 +42,10 @@ pub struct Config {
     /// The largest request body accepted by xhr_send / jsonp_send (413 past it, read no
     /// further) and the largest WebSocket message (closed with 1009). Default: 1 MiB.
     pub max_message_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed when they
+    /// name the client ([`crate::SessionHandle::client_addr`]). Default: none (the headers
+    /// are ignored: anyone can send them).
+    pub trusted_proxies: Vec<ProxyNet>,
     /// WebSocket subprotocols offered by this mount (the first the client also offers is
     /// chosen), e.g. `v12.stomp`. Default: none.
     pub websocket_protocols: Vec<String>,
@@ -61,6 +67,7 @@ impl Default for Config {
             allowed_origins: vec!["*".to_owned()],
             cors_credentials: true,
             max_message_bytes: 1024 * 1024,
+            trusted_proxies: Vec::new(),
             websocket_protocols: Vec::new(),
             max_buffered_bytes: 1024 * 1024,
         }

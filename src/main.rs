@@ -36,6 +36,10 @@ struct Cli {
     /// An allowed Origin (repeat for several); default: any.
     #[arg(long = "allowed-origin")]
     allowed_origins: Vec<String>,
+    /// A reverse proxy (IP or CIDR) whose X-Forwarded-For / Forwarded headers are believed
+    /// (repeat for several); default: none.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<sockjs_server::config::ProxyNet>,
     /// Largest incoming message or send body, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_message_bytes: usize,
@@ -61,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             cli.allowed_origins
         },
+        trusted_proxies: cli.trusted_proxies,
         max_message_bytes: cli.max_message_bytes,
         max_buffered_bytes: cli.max_buffered_bytes,
         ..defaults

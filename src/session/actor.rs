@@ -6,7 +6,7 @@
 //! its own session.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +32,7 @@ struct Info {
     prefix: Arc<str>,
     transport: TransportKind,
     peer: Option<SocketAddr>,
+    client: Option<IpAddr>,
     headers: HeaderMap,
 }
 
@@ -67,6 +68,12 @@ impl SessionHandle {
     /// The peer address of the request that opened the session.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.info.peer
+    }
+
+    /// The client's address: the peer's, or (when the peer is a configured trusted proxy) the
+    /// one it forwarded for (`Config::trusted_proxies`).
+    pub fn client_addr(&self) -> Option<IpAddr> {
+        self.info.client
     }
 
     /// The headers of the request that opened the session.
@@ -127,6 +134,8 @@ pub struct Spawn {
     pub transport: TransportKind,
     /// The opening request's peer.
     pub peer: Option<SocketAddr>,
+    /// The client's address (after trusted-proxy resolution).
+    pub client: Option<IpAddr>,
     /// The opening request's headers.
     pub headers: HeaderMap,
     /// Timing.
@@ -169,6 +178,7 @@ impl SessionActor {
             prefix: spawn.prefix,
             transport: spawn.transport,
             peer: spawn.peer,
+            client: spawn.client,
             headers: spawn.headers,
         });
         let actor_info = Arc::clone(&info);

@@ -27,6 +27,28 @@ pub const NO_CACHE: &str = "no-store, no-cache, no-transform, must-revalidate, m
 /// least 7 digits).
 pub const CACHE_FOR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
+/// The client's address: the peer, or what a trusted proxy says it forwarded for.
+pub fn client_ip(req: &HttpRequest, config: &Config) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if config.trusted_proxies.is_empty() {
+        return Some(peer);
+    }
+    let values = |name: &str| -> Vec<&str> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    };
+    let xff = values("x-forwarded-for");
+    let fwd = values("forwarded");
+    Some(super::forwarded::client_ip(
+        peer,
+        &xff,
+        &fwd,
+        &config.trusted_proxies,
+    ))
+}
+
 /// Adds `Cache-Control: no-store, ...`.
 pub fn no_cache(b: &mut HttpResponseBuilder) {
     b.insert_header((header::CACHE_CONTROL, NO_CACHE));

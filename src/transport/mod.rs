@@ -5,6 +5,7 @@
 mod body;
 mod error;
 mod eventsource;
+pub mod forwarded;
 mod hixie76;
 mod htmlfile;
 pub mod http;
@@ -191,6 +192,7 @@ impl SockJs {
             prefix: Arc::clone(&self.0.prefix),
             transport,
             peer: req.peer_addr(),
+            client: http::client_ip(req, config),
             headers: req.headers().clone(),
             timing: Timing {
                 heartbeat: config.heartbeat_delay,

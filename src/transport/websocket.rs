@@ -82,7 +82,12 @@ fn start(
     transport: TransportKind,
     mode: Mode,
 ) -> Result<HttpResponse, TransportError> {
-    let protocols: Vec<&str> = mount.config().websocket_protocols.iter().map(String::as_str).collect();
+    let protocols: Vec<&str> = mount
+        .config()
+        .websocket_protocols
+        .iter()
+        .map(String::as_str)
+        .collect();
     let (response, socket, stream) = actix_ws::handle_with_protocols(req, payload, &protocols)
         .map_err(|e| TransportError::Handshake(e.to_string()))?;
     let max = mount.config().max_message_bytes;

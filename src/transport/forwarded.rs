@@ -1,0 +1,188 @@
+//! The client's address behind reverse proxies: `X-Forwarded-For` and `Forwarded` are read
+//! only when the connection comes from a configured trusted proxy, and the client is the
+//! rightmost address that is not itself a trusted proxy (anything left of it could be forged
+//! by the client).
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// A trusted proxy address or network (`10.0.0.0/8`, `::1`, `127.0.0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+/// A malformed proxy network.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid trusted proxy {0:?}: expected an IP address or CIDR network")]
+pub struct ProxyNetError(String);
+
+impl FromStr for ProxyNet {
+    type Err = ProxyNetError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ProxyNetError(s.to_owned());
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.trim().parse().map_err(|_| err())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(err)?,
+            None => max,
+        };
+        Ok(ProxyNet { addr, prefix })
+    }
+}
+
+impl ProxyNet {
+    /// Whether `ip` is in this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (canonical(self.addr), ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                masked(u32::from(net).into(), u32::from(ip).into(), self.prefix, 32)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                masked(u128::from(net), u128::from(ip), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn masked(net: u128, ip: u128, prefix: u8, bits: u8) -> bool {
+    let shift = u32::from(bits - prefix.min(bits));
+    net.checked_shr(shift).unwrap_or(0) == ip.checked_shr(shift).unwrap_or(0)
+}
+
+/// The client address for a connection from `peer`, given the values of its
+/// `X-Forwarded-For` and `Forwarded` headers (in order of appearance).
+pub fn client_ip(
+    peer: IpAddr,
+    forwarded_for: &[&str],
+    forwarded: &[&str],
+    trusted: &[ProxyNet],
+) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let mut hops: Vec<IpAddr> = forwarded
+        .iter()
+        .flat_map(|v| v.split(','))
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("for")
+                    .then(|| parse_node(v))?
+            })
+        })
+        .collect();
+    if hops.is_empty() {
+        hops = forwarded_for
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(parse_node)
+            .collect();
+    }
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(*ip))
+        .unwrap_or(peer)
+}
+
+/// An address as forwarding headers write it: `1.2.3.4`, `1.2.3.4:5`, `"[::1]:5"`, `[::1]`.
+fn parse_node(v: &str) -> Option<IpAddr> {
+    let v = v.trim().trim_matches('"');
+    if let Some(rest) = v.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    v.parse()
+        .ok()
+        .or_else(|| v.rsplit_once(':').and_then(|(host, _)| host.parse().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<ProxyNet> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn headers_from_an_untrusted_peer_are_ignored() {
+        let got = client_ip(ip("203.0.113.9"), &["1.2.3.4"], &[], &nets(&["127.0.0.1"]));
+        assert_eq!(got, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn the_rightmost_untrusted_hop_is_the_client() {
+        let trusted = nets(&["127.0.0.1", "10.0.0.0/8"]);
+        let got = client_ip(
+            ip("127.0.0.1"),
+            &["6.6.6.6, 198.51.100.7, 10.1.2.3"],
+            &[],
+            &trusted,
+        );
+        assert_eq!(got, ip("198.51.100.7"));
+    }
+
+    #[test]
+    fn forwarded_takes_precedence_and_accepts_ports_and_brackets() {
+        let trusted = nets(&["::1"]);
+        let got = client_ip(
+            ip("::1"),
+            &["9.9.9.9"],
+            &[r#"for="[2001:db8::7]:4711";proto=https"#],
+            &trusted,
+        );
+        assert_eq!(got, ip("2001:db8::7"));
+        let got = client_ip(ip("::1"), &[], &["for=192.0.2.60:8080"], &trusted);
+        assert_eq!(got, ip("192.0.2.60"));
+    }
+
+    #[test]
+    fn a_trusted_peer_without_headers_is_the_client() {
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), &[], &[], &nets(&["127.0.0.1"])),
+            ip("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn networks_match_by_prefix_and_v4_mapped_addresses() {
+        let net: ProxyNet = "10.0.0.0/8".parse().unwrap();
+        assert!(net.contains(ip("10.255.0.1")));
+        assert!(!net.contains(ip("11.0.0.1")));
+        assert!(net.contains(ip("::ffff:10.0.0.1")));
+        assert!(
+            "0.0.0.0/0"
+                .parse::<ProxyNet>()
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
+        assert!("10.0.0.0/33".parse::<ProxyNet>().is_err());
+        assert!("nonsense".parse::<ProxyNet>().is_err());
+    }
+}
