@@ -1,0 +1,242 @@
+//! Bad input and limits against a real server: oversized bodies and messages, slow
+//! consumers, garbage, origins, forwarded addresses, and graceful shutdown. Each case checks
+//! that the offender gets a clear answer and that nobody else is affected.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use common::client::{Client, frame, session, text};
+use conformance::http::Request;
+use sockjs_server::handler::text::Echo;
+use sockjs_server::{Config, Handler, SessionHandle, SockJs};
+
+fn echo(config: Config) -> Vec<SockJs> {
+    vec![SockJs::new(config, || Echo).unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_send_gets_413_and_the_session_goes_on() {
+    let server = TestServer::start(echo(Config {
+        max_message_bytes: 100,
+        ..Config::at("/echo")
+    }));
+    let client = Client::new(&server.url());
+    let path = session("/echo");
+    assert_eq!(client.poll(&path).await, "o\n");
+    let big = format!("[\"{}\"]", "x".repeat(200));
+    assert_eq!(client.send(&path, &big).await, 413);
+    // Without a Content-Length the body is cut off at the cap just the same.
+    let encoded = format!("{:x}\r\n{big}\r\n0\r\n\r\n", big.len());
+    let chunked = Request::post(&format!("{path}/xhr_send"))
+        .body(encoded)
+        .without_length();
+    assert_eq!(
+        client
+            .fetch(chunked.header("Transfer-Encoding", "chunked"))
+            .await
+            .status(),
+        413
+    );
+    assert_eq!(client.send(&path, r#"["fine"]"#).await, 204);
+    assert_eq!(client.poll(&path).await, "a[\"fine\"]\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_websocket_message_closes_with_1009() {
+    let server = TestServer::start(echo(Config {
+        max_message_bytes: 100,
+        ..Config::at("/echo")
+    }));
+    let client = Client::new(&server.url());
+    let mut ws = client.ws(&format!("{}/websocket", session("/echo"))).await;
+    assert_eq!(text(&mut ws).await, "o");
+    ws.send(&format!("[\"{}\"]", "x".repeat(200)))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.expect_closed().await.unwrap(),
+        Some((1009, "Message too big".to_owned()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_on_a_websocket_closes_that_socket_only() {
+    let server = TestServer::start(echo(Config::at("/echo")));
+    let client = Client::new(&server.url());
+    let mut bad = client.ws(&format!("{}/websocket", session("/echo"))).await;
+    let mut good = client.ws(&format!("{}/websocket", session("/echo"))).await;
+    assert_eq!(text(&mut bad).await, "o");
+    assert_eq!(text(&mut good).await, "o");
+    bad.send("{not json").await.unwrap();
+    assert_eq!(
+        bad.expect_closed().await.unwrap(),
+        Some((3000, "Broken framing.".to_owned()))
+    );
+    good.send(r#""ok""#).await.unwrap();
+    assert_eq!(text(&mut good).await, r#"a["ok"]"#);
+}
+
+/// Sends `n` messages of 100 bytes when asked.
+struct Flood;
+
+impl Handler for Flood {
+    fn on_message(&mut self, s: &SessionHandle, message: String) {
+        let n: usize = message.parse().unwrap_or(0);
+        for _ in 0..n {
+            s.send("y".repeat(100));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_past_the_bound_closes_the_session_with_4500() {
+    let config = Config {
+        max_buffered_bytes: 2_000,
+        ..Config::at("/flood")
+    };
+    let server = TestServer::start(vec![SockJs::new(config, || Flood).unwrap()]);
+    let client = Client::new(&server.url());
+    let (flooded, calm) = (session("/flood"), session("/flood"));
+    for path in [&flooded, &calm] {
+        assert_eq!(client.poll(path).await, "o\n");
+    }
+    // No receiver is attached: 50 x ~200 queued bytes pass the 2000-byte bound.
+    assert_eq!(client.send(&flooded, r#"["50"]"#).await, 204);
+    assert_eq!(
+        client.poll(&flooded).await,
+        "c[4500,\"Send buffer overflow\"]\n"
+    );
+    assert_eq!(client.send(&calm, r#"["3"]"#).await, 204);
+    let y = format!("\"{}\"", "y".repeat(100));
+    assert_eq!(client.poll(&calm).await, format!("a[{y},{y},{y}]\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_sends_get_clear_errors_and_lose_nothing() {
+    let server = TestServer::start(echo(Config::at("/echo")));
+    let client = Client::new(&server.url());
+    let path = session("/echo");
+    assert_eq!(client.poll(&path).await, "o\n");
+    for (body, status, text) in [
+        ("", 500, "Payload expected."),
+        ("[1,2]", 500, "Payload expected."),
+        ("{\"a\":1}", 500, "Payload expected."),
+        ("[\"unterminated", 500, "Broken JSON encoding."),
+        ("\u{0}\u{1}", 500, "Broken JSON encoding."),
+    ] {
+        let r = client
+            .fetch(Request::post(&format!("{path}/xhr_send")).body(body))
+            .await;
+        assert_eq!(
+            (r.status(), r.text().as_str()),
+            (status, text),
+            "body {body:?}"
+        );
+    }
+    assert_eq!(client.send(&path, r#"["kept"]"#).await, 204);
+    assert_eq!(client.poll(&path).await, "a[\"kept\"]\n");
+    assert_eq!(
+        client.send("/echo/0/no-such-session", r#"["x"]"#).await,
+        404
+    );
+    let r = client
+        .fetch(Request::get(&format!("{path}/jsonp?c=alert(1)")))
+        .await;
+    assert_eq!(
+        (r.status(), r.text().as_str()),
+        (500, "invalid \"callback\" parameter")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_allowed_origins_get_in() {
+    let config = Config {
+        allowed_origins: vec!["http://good.example".into()],
+        ..Config::at("/echo")
+    };
+    let server = TestServer::start(echo(config));
+    let client = Client::new(&server.url());
+    let path = session("/echo");
+    let bad = client
+        .fetch(Request::post(&format!("{path}/xhr")).header("Origin", "http://evil.example"))
+        .await;
+    assert_eq!(bad.status(), 403);
+    let good = client
+        .fetch(Request::post(&format!("{path}/xhr")).header("Origin", "http://good.example"))
+        .await;
+    assert_eq!((good.status(), good.text().as_str()), (200, "o\n"));
+    assert_eq!(
+        good.head.value("access-control-allow-origin"),
+        "http://good.example"
+    );
+    let ws = Request::get(&format!("{}/websocket", session("/echo")))
+        .header("Origin", "http://evil.example")
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "x3JJHMbDL1EzLkh9GBhXDw==");
+    assert_eq!(client.fetch(ws).await.status(), 403);
+}
+
+/// Answers every session with its client address.
+struct WhoAmI;
+
+impl Handler for WhoAmI {
+    fn on_open(&mut self, s: &SessionHandle) {
+        s.send(s.client_addr().map(|a| a.to_string()).unwrap_or_default());
+    }
+    fn on_message(&mut self, _s: &SessionHandle, _m: String) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let trusting = Config {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..Config::at("/t")
+    };
+    let untrusting = Config::at("/u");
+    let server = TestServer::start(vec![
+        SockJs::new(trusting, || WhoAmI).unwrap(),
+        SockJs::new(untrusting, || WhoAmI).unwrap(),
+    ]);
+    let client = Client::new(&server.url());
+    for (prefix, expected) in [("/t", "198.51.100.7"), ("/u", "127.0.0.1")] {
+        let path = session(prefix);
+        let req = Request::post(&format!("{path}/xhr"))
+            .header("X-Forwarded-For", "6.6.6.6, 198.51.100.7");
+        assert_eq!(client.fetch(req).await.text(), "o\n");
+        assert_eq!(
+            client.poll(&path).await,
+            format!("a[\"{expected}\"]\n"),
+            "{prefix}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_sends_every_session_a_close_frame() {
+    let server = TestServer::start(echo(Config::at("/echo")));
+    let client = Client::new(&server.url());
+    let mut stream = client.stream(&session("/echo")).await;
+    assert_eq!(frame(&mut stream).await, "o\n");
+    let mut ws = client.ws(&format!("{}/websocket", session("/echo"))).await;
+    assert_eq!(text(&mut ws).await, "o");
+    let stopping = std::thread::spawn(move || server.shutdown());
+    assert_eq!(
+        frame(&mut stream).await,
+        "c[1001,\"Server shutting down\"]\n"
+    );
+    assert_eq!(stream.next_frame().await.unwrap(), None);
+    assert_eq!(text(&mut ws).await, r#"c[1001,"Server shutting down"]"#);
+    assert_eq!(
+        ws.expect_closed().await.unwrap(),
+        Some((1001, "Server shutting down".to_owned()))
+    );
+    let result = tokio::task::spawn_blocking(move || stopping.join())
+        .await
+        .unwrap();
+    assert!(matches!(result, Ok(Ok(()))), "{result:?}");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
