@@ -15,7 +15,7 @@
 //! # async fn serve() -> std::io::Result<()> {
 //! let shout = SockJs::new(Config::at("/shout"), || Shout).expect("valid config");
 //! HttpServer::new(move || App::new().service(shout.clone()))
-//! //!     // Abort detection for HTTP receivers needs this (see `server::run`).
+//!     // Abort detection for HTTP receivers needs this (see `server::run`).
 //!     .h1_allow_half_closed(false)
 //!     .bind(("127.0.0.1", 8080))?
 //!     .run()
