@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// The browser matrix: headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
+// runs sockjs-client against a SockJS server, one forced transport at a time.
+//
+// Usage: node matrix.js --url BASE_URL --www DIR [--label NAME] [--screenshot FILE]
+//   BASE_URL  where the server (or a proxy in front of it) answers, e.g. http://127.0.0.1:8080;
+//             it must serve DIR at / (run.sh --prepare writes DIR) so the same-origin page exists.
+//   DIR       the page directory: matrix.html, sockjs.min.js, index.html (the demo page).
+//   NAME      a label printed on every line (direct, nginx, apache, ...).
+//   FILE      where the demo page screenshot goes (skipped when not given).
+// Every case prints one line; the last line is "N passed, M failed"; exit 1 on any failure.
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const TRANSPORTS = [
+  'websocket', 'xhr-streaming', 'xhr-polling', 'eventsource',
+  'iframe-eventsource', 'iframe-htmlfile', 'iframe-xhr-polling', 'jsonp-polling',
+];
+const CASE_TIMEOUT_MS = 60000; // a hard cap per case on top of the page's own waits
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+
+function parseArgs(argv) {
+  const args = { label: 'direct' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '');
+    if (!['url', 'www', 'label', 'screenshot'].includes(key) || argv[i + 1] === undefined) {
+      throw new Error('bad argument ' + argv[i] + ' (see the usage at the top of matrix.js)');
+    }
+    args[key] = argv[i + 1];
+  }
+  if (!args.url || !args.www) throw new Error('--url and --www are required');
+  args.url = args.url.replace(/\/+$/, '');
+  return args;
+}
+
+// A tiny static server on a free loopback port: the cross-origin page lives here.
+function servePages(dir) {
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'application/javascript' };
+  const server = http.createServer((req, res) => {
+    const name = path.basename(new URL(req.url, 'http://x').pathname) || 'matrix.html';
+    const file = path.join(dir, name);
+    fs.readFile(file, (err, body) => {
+      if (err) { res.writeHead(404); res.end('not found'); return; }
+      res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream' });
+      res.end(body);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what + ' took over ' + ms + ' ms')), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// One case in a fresh page, so a stuck transport cannot leak into the next case.
+async function runCase(context, pageUrl, fn, base, transport) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(pageUrl, { waitUntil: 'load', timeout: 15000 });
+    const result = await withTimeout(
+      page.evaluate(([f, b, t]) => window[f](b, t), [fn, base, transport]), CASE_TIMEOUT_MS, fn);
+    if (!result.ok && errors.length) result.error += ' (page errors: ' + errors.join('; ') + ')';
+    return result;
+  } catch (err) {
+    return { ok: false, error: err.message.split('\n')[0] };
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+// The demo page served by the server itself: connect, echo one line, screenshot.
+async function screenshotDemo(context, base, clientUrl, file) {
+  const page = await context.newPage();
+  try {
+    await page.goto(base + '/index.html?client=' + encodeURIComponent(clientUrl), { timeout: 15000 });
+    await page.waitForFunction(() => typeof window.SockJS === 'function', null, { timeout: 10000 });
+    await page.selectOption('#service', '/echo');
+    await page.selectOption('#transport', 'websocket');
+    await page.click('#connect');
+    await page.waitForSelector('#log .sys >> text=open', { timeout: 10000 });
+    await page.fill('#text', 'Hello from the browser test 👋');
+    await page.press('#text', 'Enter');
+    await page.waitForSelector('#log .in >> text=Hello from the browser test', { timeout: 10000 });
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    await page.screenshot({ path: file, fullPage: true });
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: err.message.split('\n')[0] };
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const pages = await servePages(args.www);
+  const pagesUrl = 'http://127.0.0.1:' + pages.address().port;
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const context = await browser.newContext();
+  let passed = 0;
+  let failed = 0;
+  const report = (name, started, result) => {
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    if (result.ok) passed++; else failed++;
+    console.log((result.ok ? 'ok   ' : 'FAIL ') + args.label + ' ' + name + ' (' + secs + 's)' +
+      (result.ok ? '' : ': ' + result.error + (result.log ? ' log=' + JSON.stringify(result.log.slice(-4)) : '')));
+  };
+  try {
+    const origins = [
+      ['same-origin', args.url + '/matrix.html'],
+      ['cross-origin', pagesUrl + '/matrix.html'],
+    ];
+    for (const [origin, pageUrl] of origins) {
+      for (const transport of TRANSPORTS) {
+        for (const fn of ['echoCase', 'closeCase']) {
+          const started = Date.now();
+          const result = await runCase(context, pageUrl, fn, args.url, transport);
+          report(origin + ' ' + transport + ' ' + (fn === 'echoCase' ? 'echo' : 'close'), started, result);
+        }
+      }
+    }
+    if (args.screenshot) {
+      const started = Date.now();
+      const result = await screenshotDemo(context, args.url, args.url + '/sockjs.min.js', args.screenshot);
+      report('demo page screenshot ' + path.relative(process.cwd(), args.screenshot), started, result);
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    pages.close();
+  }
+  console.log(passed + ' passed, ' + failed + ' failed');
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((err) => {
+  console.error('matrix.js: ' + (err && err.stack || err));
+  process.exitCode = 2;
+});

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Browser matrix: headless Chromium + sockjs-client against sockjs-server, every transport,
+# page served same-origin (by the server) and cross-origin (by matrix.js on another port).
+#
+# Usage (from anywhere; needs /usr/bin/chromium, `npm ci` done in tests/browser, and a release
+# build of sockjs-server):
+#   tests/browser/run.sh                      start target/release/sockjs-server on a free port
+#                                             with --static-dir target/browser/www and run the
+#                                             matrix against it ("direct")
+#   tests/browser/run.sh --prepare            only (re)write target/browser/www and print its path
+#   tests/browser/run.sh --url URL [--label NAME]
+#                                             run the matrix against a server already answering
+#                                             at URL (e.g. through a proxy); that server must
+#                                             serve target/browser/www at / (see --prepare) and
+#                                             use a --sockjs-url pointing at its sockjs.min.js
+# Environment: SOCKJS_SERVER (binary, default target/release/sockjs-server).
+# Output: one line per case, then "N passed, M failed"; exit status non-zero on any failure.
+# The demo page screenshot goes to target/browser/demo-NAME.png.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+www="$root/target/browser/www"
+server_bin="${SOCKJS_SERVER:-$root/target/release/sockjs-server}"
+
+# target/browser/www = the demo page(s) from static/ + the matrix page + the local client bundle.
+prepare_www() {
+  local bundle="$here/node_modules/sockjs-client/dist/sockjs.min.js"
+  if [[ ! -f "$bundle" ]]; then
+    echo "run.sh: $bundle missing: run 'npm ci' in tests/browser first" >&2
+    exit 2
+  fi
+  rm -rf "$www"
+  mkdir -p "$www"
+  cp -R "$root/static/." "$www/"
+  cp "$here/page/matrix.html" "$bundle" "$www/"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits (at most ~10 s) until URL/echo/info answers.
+wait_for() {
+  local url="$1"
+  for _ in $(seq 1 100); do
+    if curl -fsS -o /dev/null --max-time 1 "$url/echo/info"; then return 0; fi
+    sleep 0.1
+  done
+  echo "run.sh: $url did not come up" >&2
+  return 1
+}
+
+url=""
+label=""
+case "${1:-}" in
+  --prepare) prepare_www; echo "$www"; exit 0 ;;
+  --url) url="${2:?--url needs a value}"; shift 2
+         if [[ "${1:-}" == "--label" ]]; then label="${2:?--label needs a value}"; fi ;;
+  "") ;;
+  *) echo "run.sh: unknown argument $1 (see the usage at the top)" >&2; exit 2 ;;
+esac
+
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+started=$(date +%s)
+if [[ -z "$url" ]]; then
+  prepare_www
+  port="$(free_port)"
+  url="http://127.0.0.1:$port"
+  label="${label:-direct}"
+  mkdir -p "$root/target/browser"
+  "$server_bin" --bind "127.0.0.1:$port" --static-dir "$www" --sockjs-url "$url/sockjs.min.js" \
+    >"$root/target/browser/server-$label.log" 2>&1 &
+  server_pid=$!
+  wait_for "$url"
+else
+  label="${label:-remote}"
+  [[ -d "$www" ]] || prepare_www
+fi
+
+status=0
+node "$here/matrix.js" --url "$url" --www "$www" --label "$label" \
+  --screenshot "$root/target/browser/demo-$label.png" || status=$?
+echo "browser matrix ($label) took $(( $(date +%s) - started ))s"
+exit "$status"
