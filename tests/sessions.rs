@@ -157,3 +157,31 @@ async fn a_panicking_handler_closes_only_its_own_session() {
     bystander.send(r#"["still here"]"#).await.unwrap();
     assert_eq!(text(&mut bystander).await, r#"a["still here"]"#);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_peer_that_stops_answering_pings_is_closed_and_forgotten() {
+    let mount = SockJs::new(config("/echo"), || Echo).unwrap();
+    let registry = mount.registry().clone();
+    let server = TestServer::start(vec![mount]);
+    let client = Client::new(&server.url());
+    let mut ws = client.ws(&format!("{}/websocket", session("/echo"))).await;
+    assert_eq!(text(&mut ws).await, "o");
+    // Not reading means not answering pings (the client answers them as it reads).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(registry.is_empty(), "{} sessions left", registry.len());
+    loop {
+        match ws.next_event().await.expect("event") {
+            conformance::ws::Event::Text(t) if t == "h" => continue,
+            other => {
+                assert_eq!(
+                    other,
+                    conformance::ws::Event::Close(Some((
+                        3000,
+                        "No response from heartbeat".to_owned()
+                    )))
+                );
+                break;
+            }
+        }
+    }
+}

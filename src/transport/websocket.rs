@@ -2,6 +2,8 @@
 //! (`/websocket`). Each connection is its own session, living as long as the socket; one task
 //! per socket moves frames both ways.
 
+use std::time::Duration;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode};
@@ -16,6 +18,9 @@ use crate::session::{CloseCause, Mode, Receiver, ReceiverItem, SessionHandle};
 
 /// Close code for a message over `max_message_bytes` (RFC 6455 1009 "message too big").
 pub const TOO_BIG: CloseReason = CloseReason::fixed(1009, "Message too big");
+/// The peer did not answer a ping within a heartbeat period (sockjs-node's close for a
+/// missed pong).
+pub const NO_PONG: CloseReason = CloseReason::fixed(3000, "No response from heartbeat");
 /// Close code for a raw WebSocket binary message that is not UTF-8 (RFC 6455 1007).
 pub const NOT_UTF8: CloseReason = CloseReason::fixed(1007, "Invalid UTF-8");
 
@@ -97,7 +102,8 @@ fn start(
         .max_continuation_size(max);
     let session = mount.start_socket(req, id, transport, mode);
     let receiver = attach_socket(&session);
-    actix_web::rt::spawn(run(socket, stream, receiver, session, mode));
+    let ping_every = mount.config().heartbeat_delay;
+    actix_web::rt::spawn(run(socket, stream, receiver, session, mode, ping_every));
     Ok(response)
 }
 
@@ -128,9 +134,25 @@ async fn run(
     mut receiver: Receiver,
     session: SessionHandle,
     mode: Mode,
+    ping_every: Duration,
 ) {
+    // Dead peers: a ping every `heartbeat_delay`; a pong still missing at the next one closes
+    // the session, so a vanished peer is gone within two heartbeat periods.
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut awaiting_pong = false;
     let close: Option<CloseReason> = loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if awaiting_pong {
+                    receiver.finish(NO_PONG, CloseCause::Timeout);
+                    break Some(NO_PONG);
+                }
+                awaiting_pong = true;
+                if socket.ping(b"").await.is_err() {
+                    receiver.finish(CloseReason::INTERRUPTED, CloseCause::Interrupted);
+                    break None;
+                }
+            }
             item = receiver.next() => match item {
                 Some(ReceiverItem::Frame(bytes)) => {
                     let Ok(text) = ByteString::try_from(bytes) else { continue };
@@ -154,7 +176,10 @@ async fn run(
                         let _ = socket.pong(&data).await;
                         None
                     }
-                    Some(Ok(AggregatedMessage::Pong(_))) => None,
+                    Some(Ok(AggregatedMessage::Pong(_))) => {
+                        awaiting_pong = false;
+                        None
+                    }
                     Some(Ok(AggregatedMessage::Close(_))) => Some((CloseReason::NORMAL, CloseCause::ClientClosed)),
                     Some(Err(actix_ws::ProtocolError::Overflow)) => Some((TOO_BIG, CloseCause::ProtocolError)),
                     Some(Err(e)) => {
