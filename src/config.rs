@@ -42,6 +42,15 @@ pub struct Config {
     /// The largest request body accepted by xhr_send / jsonp_send (413 past it, read no
     /// further) and the largest WebSocket message (closed with 1009). Default: 1 MiB.
     pub max_message_bytes: usize,
+    /// How a session is tied to the client that opened it: a request for the session from
+    /// another client gets 404 (logged). Default: [`SessionBinding::ClientAddress`].
+    pub session_binding: SessionBinding,
+    /// Sessions the mount holds at most; past it new sessions get 503 (HTTP) or a close
+    /// 1013 (WebSocket). Default: 100,000.
+    pub max_sessions: usize,
+    /// Sessions one client address holds at most (after trusted-proxy resolution); past it
+    /// as `max_sessions`. Default: 1,000.
+    pub max_sessions_per_client: usize,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed when they
     /// name the client ([`crate::SessionHandle::client_addr`]). Default: none (the headers
     /// are ignored: anyone can send them).
@@ -67,9 +76,42 @@ impl Default for Config {
             allowed_origins: vec!["*".to_owned()],
             cors_credentials: true,
             max_message_bytes: 1024 * 1024,
+            session_binding: SessionBinding::ClientAddress,
+            max_sessions: 100_000,
+            max_sessions_per_client: 1_000,
             trusted_proxies: Vec::new(),
             websocket_protocols: Vec::new(),
             max_buffered_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// How a session is tied to the client that opened it (anti-hijack). Session ids are chosen
+/// by clients; binding keeps a client that learns another's id from reading or writing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionBinding {
+    /// Any client knowing the id may use the session (sockjs-node's behaviour).
+    Off,
+    /// Only the client address that opened the session (after trusted-proxy resolution).
+    #[default]
+    ClientAddress,
+    /// Only requests carrying the JSESSIONID cookie value the session was opened with (only
+    /// meaningful with `jsessionid` on).
+    Cookie,
+    /// Both the address and the cookie.
+    ClientAddressAndCookie,
+}
+
+impl std::str::FromStr for SessionBinding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(SessionBinding::Off),
+            "address" => Ok(SessionBinding::ClientAddress),
+            "cookie" => Ok(SessionBinding::Cookie),
+            "address+cookie" => Ok(SessionBinding::ClientAddressAndCookie),
+            other => Err(format!("unknown session binding {other:?} (off, address, cookie, address+cookie)")),
         }
     }
 }
@@ -106,6 +148,8 @@ impl Config {
             ("response_limit", self.response_limit == 0),
             ("max_message_bytes", self.max_message_bytes == 0),
             ("max_buffered_bytes", self.max_buffered_bytes == 0),
+            ("max_sessions", self.max_sessions == 0),
+            ("max_sessions_per_client", self.max_sessions_per_client == 0),
         ] {
             if zero {
                 return Err(ConfigError::Zero(name));

@@ -33,7 +33,17 @@ struct Info {
     transport: TransportKind,
     peer: Option<SocketAddr>,
     client: Option<IpAddr>,
+    binding: Binding,
     headers: HeaderMap,
+}
+
+/// What a request must match to use a session (see `Config::session_binding`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Binding {
+    /// The client address, when bound to it.
+    pub client: Option<Option<IpAddr>>,
+    /// The JSESSIONID value, when bound to it.
+    pub cookie: Option<Option<String>>,
 }
 
 /// A cheap, cloneable handle on a session: send text, close it, and read what the opening
@@ -107,6 +117,11 @@ impl SessionHandle {
         self.addr.connected()
     }
 
+    /// What a request must match to use this session.
+    pub(crate) fn binding(&self) -> &Binding {
+        &self.info.binding
+    }
+
     pub(crate) fn addr(&self) -> &Addr<SessionActor> {
         &self.addr
     }
@@ -136,6 +151,8 @@ pub struct Spawn {
     pub peer: Option<SocketAddr>,
     /// The client's address (after trusted-proxy resolution).
     pub client: Option<IpAddr>,
+    /// What later requests must match.
+    pub binding: Binding,
     /// The opening request's headers.
     pub headers: HeaderMap,
     /// Timing.
@@ -179,6 +196,7 @@ impl SessionActor {
             transport: spawn.transport,
             peer: spawn.peer,
             client: spawn.client,
+            binding: spawn.binding,
             headers: spawn.headers,
         });
         let actor_info = Arc::clone(&info);

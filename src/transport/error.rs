@@ -39,6 +39,9 @@ pub enum TransportError {
     /// A WebSocket handshake that failed otherwise.
     #[error("{0}")]
     Handshake(String),
+    /// An admission limit refused a new session.
+    #[error("Too many sessions.")]
+    Unavailable,
     /// The request body could not be read.
     #[error("Could not read the request body.")]
     Body,
@@ -56,6 +59,7 @@ impl TransportError {
             | TransportError::InvalidCallback => StatusCode::INTERNAL_SERVER_ERROR,
             TransportError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             TransportError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            TransportError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             TransportError::NotWebSocket
             | TransportError::ConnectionNotUpgrade
             | TransportError::Handshake(_)

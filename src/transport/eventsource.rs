@@ -5,13 +5,18 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 
+use super::error::TransportError;
 use super::body::{FrameStream, stream_response};
 use super::{SockJs, http};
 use crate::protocol::framing::EVENTSOURCE_PRELUDE;
 use crate::protocol::{Framing, TransportKind};
 
 /// `GET /eventsource`.
-pub async fn stream(mount: &SockJs, req: &HttpRequest, session: &str) -> HttpResponse {
+pub async fn stream(
+    mount: &SockJs,
+    req: &HttpRequest,
+    session: &str,
+) -> Result<HttpResponse, TransportError> {
     let config = mount.config();
     let receiver = mount
         .attach(
@@ -21,13 +26,13 @@ pub async fn stream(mount: &SockJs, req: &HttpRequest, session: &str) -> HttpRes
             Framing::EventSource,
             config.response_limit,
         )
-        .await;
+        .await?;
     let mut b = HttpResponse::Ok();
     b.insert_header((header::CONTENT_TYPE, http::EVENT_STREAM));
     http::session_headers(&mut b, req, config);
-    stream_response(
+    Ok(stream_response(
         req,
         b,
         FrameStream::new(Some(Bytes::from_static(EVENTSOURCE_PRELUDE)), receiver),
-    )
+    ))
 }

@@ -112,7 +112,9 @@ pub fn accept(
         "ws://{host}{}",
         req.uri().path_and_query().map_or("/", |p| p.as_str())
     );
-    let session = mount.start_socket(req, id, TransportKind::WebSocket, Mode::Framed);
+    let session = mount
+        .start_socket(req, id, TransportKind::WebSocket, Mode::Framed)
+        .map_err(|_| TransportError::Unavailable)?;
     let receiver = attach_socket(&session);
     let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
     actix_web::rt::spawn(run(

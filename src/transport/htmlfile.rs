@@ -27,7 +27,7 @@ pub async fn stream(
             Framing::HtmlFile,
             config.response_limit,
         )
-        .await;
+        .await?;
     let mut b = HttpResponse::Ok();
     b.insert_header((header::CONTENT_TYPE, http::HTML));
     http::session_headers(&mut b, req, config);

@@ -126,19 +126,17 @@ pub fn preflight(
 /// With `jsessionid` on: sets `JSESSIONID` to the client's value, or `dummy`, path `/`
 /// (`JsessionidCookie.verify_cookie`).
 pub fn jsessionid(b: &mut HttpResponseBuilder, req: &HttpRequest, config: &Config) {
-    if !config.jsessionid {
-        return;
+    if config.jsessionid {
+        b.insert_header((header::SET_COOKIE, format!("JSESSIONID={}; path=/", jsessionid_value(req))));
     }
-    let value = req
-        .cookie("JSESSIONID")
+}
+
+/// The request's JSESSIONID when it is a plain token, else `dummy` (what we set).
+pub fn jsessionid_value(req: &HttpRequest) -> String {
+    req.cookie("JSESSIONID")
         .map(|c| c.value().to_owned())
-        .filter(|v| {
-            !v.is_empty()
-                && v.bytes()
-                    .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
-        })
-        .unwrap_or_else(|| "dummy".to_owned());
-    b.insert_header((header::SET_COOKIE, format!("JSESSIONID={value}; path=/")));
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b','))
+        .unwrap_or_else(|| "dummy".to_owned())
 }
 
 /// The headers every session-transport answer carries: CORS, no-cache and the cookie.

@@ -49,7 +49,7 @@ pub async fn poll(
             Framing::Jsonp { callback },
             POLL_LIMIT,
         )
-        .await;
+        .await?;
     let mut b = HttpResponse::Ok();
     b.insert_header((header::CONTENT_TYPE, http::JAVASCRIPT));
     // Stops a browser from sniffing the script as something else (sockjs-node #163).
@@ -89,7 +89,7 @@ pub async fn send(
         _ => return Err(DecodeError::PayloadExpected.into()),
     };
     let messages = decode_array(&json)?;
-    deliver(mount, session, messages).await?;
+    deliver(mount, req, session, messages).await?;
     let mut b = HttpResponse::Ok();
     b.insert_header((header::CONTENT_TYPE, http::TEXT_PLAIN));
     http::session_headers(&mut b, req, mount.config());

@@ -23,10 +23,11 @@ use bytes::Bytes;
 
 pub use error::TransportError;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, SessionBinding};
 use crate::handler::HandlerFactory;
 use crate::protocol::{CloseReason, Route, TransportKind, pages as page, route};
-use crate::session::actor::{Attach, Close, Spawn};
+use crate::session::actor::{Attach, Binding, Close, Spawn};
+use crate::session::registry::{Limits, Refused};
 use crate::session::receiver::{Receiver, pipe};
 use crate::session::{CloseCause, Mode, Registry, SessionActor, SessionHandle, Timing};
 
@@ -165,10 +166,10 @@ async fn session_route(
     }
     match transport {
         WebSocket => websocket::sockjs(mount, req, payload, session),
-        XhrPolling => Ok(xhr::poll(mount, req, session).await),
-        XhrStreaming => Ok(xhr::streaming(mount, req, session).await),
+        XhrPolling => xhr::poll(mount, req, session).await,
+        XhrStreaming => xhr::streaming(mount, req, session).await,
         XhrSend => xhr::send(mount, req, payload, session).await,
-        EventSource => Ok(eventsource::stream(mount, req, session).await),
+        EventSource => eventsource::stream(mount, req, session).await,
         HtmlFile => htmlfile::stream(mount, req, session).await,
         JsonpPolling => jsonp::poll(mount, req, session).await,
         JsonpSend => jsonp::send(mount, req, payload, session).await,
@@ -185,9 +186,48 @@ fn only(req: &HttpRequest, methods: &[Method], allow: &'static str) -> Result<()
 }
 
 impl SockJs {
+    fn limits(&self) -> Limits {
+        Limits { max_sessions: self.0.config.max_sessions, max_per_client: self.0.config.max_sessions_per_client }
+    }
+
+    /// What later requests must match to use a session this request opens.
+    fn binding(&self, req: &HttpRequest) -> Binding {
+        let client = || Some(http::client_ip(req, &self.0.config));
+        let cookie = || Some(Some(http::jsessionid_value(req)));
+        match self.0.config.session_binding {
+            SessionBinding::Off => Binding::default(),
+            SessionBinding::ClientAddress => Binding { client: client(), cookie: None },
+            SessionBinding::Cookie => Binding { client: None, cookie: cookie() },
+            SessionBinding::ClientAddressAndCookie => Binding { client: client(), cookie: cookie() },
+        }
+    }
+
+    /// Whether `req` may use `session` (see `Config::session_binding`); refusals are logged.
+    fn admits(&self, session: &SessionHandle, req: &HttpRequest) -> bool {
+        let bound = session.binding();
+        let ok = bound.client.is_none_or(|c| c == http::client_ip(req, &self.0.config))
+            && bound.cookie.as_ref().is_none_or(|c| c.as_deref() == Some(http::jsessionid_value(req).as_str()));
+        if !ok {
+            log::warn!(
+                "session {} on {}: refused a request from another client ({:?})",
+                session.id(),
+                self.0.prefix,
+                http::client_ip(req, &self.0.config)
+            );
+        }
+        ok
+    }
+
+    /// The live HTTP session `id` if `req` may use it.
+    fn find(&self, req: &HttpRequest, id: &str) -> Result<SessionHandle, TransportError> {
+        let session = self.0.registry.find(id).ok_or(TransportError::NotFound)?;
+        if self.admits(&session, req) { Ok(session) } else { Err(TransportError::NotFound) }
+    }
+
     fn spawn(&self, req: &HttpRequest, id: &str, transport: TransportKind, mode: Mode) -> Spawn {
         let config = &self.0.config;
         Spawn {
+            binding: self.binding(req),
             id: id.to_owned(),
             prefix: Arc::clone(&self.0.prefix),
             transport,
@@ -205,17 +245,26 @@ impl SockJs {
         }
     }
 
-    /// Starts a WebSocket session (not findable by id: its life is its socket's).
+    /// Starts a WebSocket session (not findable by id: its life is its socket's), if the
+    /// admission limits allow.
     fn start_socket(
         &self,
         req: &HttpRequest,
         id: &str,
         transport: TransportKind,
         mode: Mode,
-    ) -> SessionHandle {
-        let handle = SessionActor::start(self.spawn(req, id, transport, mode), true);
-        self.0.registry.add_socket(handle.clone());
-        handle
+    ) -> Result<SessionHandle, Refused> {
+        let client = http::client_ip(req, &self.0.config);
+        self.0
+            .registry
+            .add_socket(client, self.limits(), || {
+                SessionActor::start(self.spawn(req, id, transport, mode), true)
+            })
+            .inspect_err(|e| self.refused(e, client))
+    }
+
+    fn refused(&self, e: &Refused, client: Option<std::net::IpAddr>) {
+        log::warn!("{}: new session from {client:?} refused: {e}", self.0.prefix);
     }
 
     /// Attaches a new receiver with `framing` to session `id`, creating the session if it does
@@ -227,13 +276,24 @@ impl SockJs {
         transport: TransportKind,
         framing: crate::protocol::Framing,
         limit: usize,
-    ) -> Receiver {
+    ) -> Result<Receiver, TransportError> {
+        let client = http::client_ip(req, &self.0.config);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let handle = self.0.registry.find_or_create(id, || {
-                SessionActor::start(self.spawn(req, id, transport, Mode::Framed), false)
-            });
+            let handle = self
+                .0
+                .registry
+                .find_or_create(id, client, self.limits(), || {
+                    SessionActor::start(self.spawn(req, id, transport, Mode::Framed), false)
+                })
+                .map_err(|e| {
+                    self.refused(&e, client);
+                    TransportError::Unavailable
+                })?;
+            if !self.admits(&handle, req) {
+                return Err(TransportError::NotFound);
+            }
             let (sink, mut receiver) = pipe();
             receiver.bind(handle.addr().clone());
             let attach = Attach {
@@ -243,10 +303,10 @@ impl SockJs {
                 sink,
             };
             match handle.addr().send(attach).await {
-                Ok(()) => return receiver,
+                Ok(()) => return Ok(receiver),
                 // The session finished between lookup and attach: forget it and start anew.
                 Err(_) if attempt < 3 => self.0.registry.remove(&handle),
-                Err(_) => return receiver,
+                Err(_) => return Err(TransportError::Unavailable),
             }
         }
     }

@@ -18,6 +18,8 @@ use crate::session::{CloseCause, Mode, Receiver, ReceiverItem, SessionHandle};
 
 /// Close code for a message over `max_message_bytes` (RFC 6455 1009 "message too big").
 pub const TOO_BIG: CloseReason = CloseReason::fixed(1009, "Message too big");
+/// Over an admission limit (RFC 6455 1013 "try again later").
+pub const TRY_AGAIN_LATER: CloseReason = CloseReason::fixed(1013, "Too many sessions");
 /// The peer did not answer a ping within a heartbeat period (sockjs-node's close for a
 /// missed pong).
 pub const NO_PONG: CloseReason = CloseReason::fixed(3000, "No response from heartbeat");
@@ -100,7 +102,11 @@ fn start(
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
-    let session = mount.start_socket(req, id, transport, mode);
+    let Ok(session) = mount.start_socket(req, id, transport, mode) else {
+        // Over an admission limit: the handshake is done, so say why in a close frame.
+        actix_web::rt::spawn(socket.close(Some(ws_close(TRY_AGAIN_LATER))));
+        return Ok(response);
+    };
     let receiver = attach_socket(&session);
     let ping_every = mount.config().heartbeat_delay;
     actix_web::rt::spawn(run(socket, stream, receiver, session, mode, ping_every));

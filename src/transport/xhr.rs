@@ -23,7 +23,11 @@ pub fn options(req: &HttpRequest, config: &Config) -> HttpResponse {
 }
 
 /// `POST /xhr`: one frame (open, messages, heartbeat or close), then the response ends.
-pub async fn poll(mount: &SockJs, req: &HttpRequest, session: &str) -> HttpResponse {
+pub async fn poll(
+    mount: &SockJs,
+    req: &HttpRequest,
+    session: &str,
+) -> Result<HttpResponse, TransportError> {
     let receiver = mount
         .attach(
             req,
@@ -32,12 +36,16 @@ pub async fn poll(mount: &SockJs, req: &HttpRequest, session: &str) -> HttpRespo
             Framing::Xhr,
             POLL_LIMIT,
         )
-        .await;
-    poll_response(xhr_headers(req, mount.config()), receiver).await
+        .await?;
+    Ok(poll_response(xhr_headers(req, mount.config()), receiver).await)
 }
 
 /// `POST /xhr_streaming`: a 2 KiB prelude, then frames until `response_limit` bytes.
-pub async fn streaming(mount: &SockJs, req: &HttpRequest, session: &str) -> HttpResponse {
+pub async fn streaming(
+    mount: &SockJs,
+    req: &HttpRequest,
+    session: &str,
+) -> Result<HttpResponse, TransportError> {
     let limit = mount.config().response_limit;
     let receiver = mount
         .attach(
@@ -47,13 +55,13 @@ pub async fn streaming(mount: &SockJs, req: &HttpRequest, session: &str) -> Http
             Framing::Xhr,
             limit,
         )
-        .await;
+        .await?;
     let prelude = Some(xhr_streaming_prelude());
-    stream_response(
+    Ok(stream_response(
         req,
         xhr_headers(req, mount.config()),
         FrameStream::new(prelude, receiver),
-    )
+    ))
 }
 
 /// `POST /xhr_send`: a JSON array of messages for an existing session; 204.
@@ -65,7 +73,7 @@ pub async fn send(
 ) -> Result<HttpResponse, TransportError> {
     let body = read_body(req, payload, mount.config().max_message_bytes).await?;
     let messages = decode_array(&body)?;
-    deliver(mount, session, messages).await?;
+    deliver(mount, req, session, messages).await?;
     let mut b = HttpResponse::NoContent();
     // Firefox assumes XML without a content type, even on 204 (`XhrPolling.test_transport`).
     b.insert_header((header::CONTENT_TYPE, http::TEXT_PLAIN));
@@ -76,10 +84,11 @@ pub async fn send(
 /// Hands decoded messages to session `id`; 404 if there is no such session.
 pub async fn deliver(
     mount: &SockJs,
+    req: &HttpRequest,
     id: &str,
     messages: Vec<String>,
 ) -> Result<(), TransportError> {
-    let handle = mount.registry().find(id).ok_or(TransportError::NotFound)?;
+    let handle = mount.find(req, id)?;
     if messages.is_empty() {
         return Ok(());
     }
