@@ -43,6 +43,15 @@ struct Cli {
     /// Largest incoming message or send body, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_message_bytes: usize,
+    /// Sessions a mount holds at most (503 / WebSocket close 1013 past it).
+    #[arg(long, default_value_t = 100_000)]
+    max_sessions: usize,
+    /// Sessions one client address holds at most.
+    #[arg(long, default_value_t = 1_000)]
+    max_sessions_per_client: usize,
+    /// What ties a session to its client: off, address, cookie or address+cookie.
+    #[arg(long, default_value = "address")]
+    session_binding: sockjs_server::config::SessionBinding,
     /// Largest outgoing backlog per session, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_buffered_bytes: usize,
@@ -68,6 +77,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         trusted_proxies: cli.trusted_proxies,
         max_message_bytes: cli.max_message_bytes,
         max_buffered_bytes: cli.max_buffered_bytes,
+        max_sessions: cli.max_sessions,
+        max_sessions_per_client: cli.max_sessions_per_client,
+        session_binding: cli.session_binding,
         ..defaults
     };
     let mounts = demo::mounts(&base)?;
