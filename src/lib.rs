@@ -29,7 +29,9 @@
 //! - [`transport`]: the HTTP side: [`SockJs`] mounts, one file per transport, the error table.
 //! - [`handler`]: the application seam and the shipped text handlers.
 //! - [`config`]: the one per-mount [`Config`].
+//! - [`metrics`]: Prometheus metrics and the stats log figures.
 //! - [`server`]: running mounts (and static files) with graceful shutdown.
+//! - [`stomp`]: STOMP 1.0-1.2 over SockJS and TCP: codec, connection state machine, broker.
 //! - [`demo`]: the demo services the binary serves (and the conformance suite expects).
 
 #![warn(missing_docs)]
@@ -37,9 +39,11 @@
 pub mod config;
 pub mod demo;
 pub mod handler;
+pub mod metrics;
 pub mod protocol;
 pub mod server;
 pub mod session;
+pub mod stomp;
 pub mod transport;
 
 pub use config::{Config, ConfigError};

@@ -1,0 +1,191 @@
+//! Application destinations: SENDs under the application prefix (default `/app`) go to Rust
+//! handlers registered by destination pattern (as Spring's `@MessageMapping`). A handler can
+//! reply to its sender, publish to any broker destination, or send to a user.
+//!
+//! Owns: the [`Router`] and what a handler sees ([`AppMessage`], [`AppContext`]). Must not:
+//! block (handlers run on the sender's session actor or connection task).
+
+use bytes::Bytes;
+
+use super::auth::Principal;
+use super::broker::{Broker, Key};
+use super::destination::{Captures, DestinationError, Pattern, Target, USER_PREFIX, classify};
+
+/// A SEND to an application destination.
+#[derive(Debug)]
+pub struct AppMessage<'a> {
+    /// The destination after the prefix, e.g. `/chat/lobby`.
+    pub path: &'a str,
+    /// What the pattern captured, e.g. `room = lobby`.
+    pub captures: Captures,
+    /// The SEND's headers (reserved ones removed).
+    pub headers: &'a [(String, String)],
+    /// The body.
+    pub body: &'a Bytes,
+}
+
+impl AppMessage<'_> {
+    /// A captured pattern variable.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.captures
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text, if it is UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(self.body).ok()
+    }
+}
+
+/// What a handler can do: reply, publish, send to a user.
+#[derive(Debug)]
+pub struct AppContext<'a> {
+    broker: &'a Broker,
+    serial: u64,
+    principal: &'a Principal,
+}
+
+/// A handler's failure: the sender gets an ERROR with this text and is disconnected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AppError(pub String);
+
+impl From<DestinationError> for AppError {
+    fn from(e: DestinationError) -> Self {
+        AppError(e.to_string())
+    }
+}
+
+impl<'a> AppContext<'a> {
+    /// A context for connection `serial` (its broker id) of `principal`.
+    pub fn new(broker: &'a Broker, serial: u64, principal: &'a Principal) -> Self {
+        AppContext {
+            broker,
+            serial,
+            principal,
+        }
+    }
+
+    /// Who sent the message.
+    pub fn principal(&self) -> &Principal {
+        self.principal
+    }
+
+    /// Sends to the sender's own `/user{path}` subscriptions (e.g. `path = /queue/reply`).
+    pub fn reply(&self, path: &str, headers: Vec<(String, String)>, body: impl Into<Bytes>) {
+        let message = self
+            .broker
+            .message(&own_destination(path), headers, body.into());
+        self.broker.publish(&Key::own(self.serial, path), message);
+    }
+
+    /// Sends to `/user{path}` of every session of user `name`.
+    pub fn send_to_user(
+        &self,
+        name: &str,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: impl Into<Bytes>,
+    ) {
+        let message = self
+            .broker
+            .message(&own_destination(path), headers, body.into());
+        for serial in self.broker.sessions_of(name) {
+            self.broker
+                .publish(&Key::own(serial, path), message.clone());
+        }
+    }
+
+    /// Sends to a broker destination: `/topic/...`, `/queue/...` or `/user/{name}/...`.
+    ///
+    /// # Errors
+    /// [`DestinationError`] for application or unknown destinations.
+    pub fn publish(
+        &self,
+        destination: &str,
+        headers: Vec<(String, String)>,
+        body: impl Into<Bytes>,
+    ) -> Result<(), DestinationError> {
+        // No application prefix: a handler cannot call handlers.
+        match classify(destination, "")? {
+            Target::Topic(name) => {
+                self.publish_to(Key::Topic(name.to_owned()), name, headers, body.into())
+            }
+            Target::Queue(name) => {
+                self.publish_to(Key::Queue(name.to_owned()), name, headers, body.into())
+            }
+            Target::User(name, path) => self.send_to_user(name, path, headers, body),
+            Target::Own(_) | Target::App(_) => {
+                return Err(DestinationError::WrongUse(
+                    destination.to_owned(),
+                    "publish",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn publish_to(&self, key: Key, destination: &str, headers: Vec<(String, String)>, body: Bytes) {
+        self.broker
+            .publish(&key, self.broker.message(destination, headers, body));
+    }
+}
+
+fn own_destination(path: &str) -> String {
+    format!("{}{}", USER_PREFIX.trim_end_matches('/'), path)
+}
+
+/// An application handler.
+pub type AppHandler =
+    Box<dyn Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<(), AppError> + Send + Sync>;
+
+/// Application handlers by destination pattern; the first registered match wins.
+#[derive(Default)]
+pub struct Router {
+    routes: Vec<(Pattern, AppHandler)>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("routes", &self.routes.len())
+            .finish()
+    }
+}
+
+impl Router {
+    /// No routes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `handler` for `pattern`, relative to the prefix (`/chat/{room}`).
+    pub fn route<F>(&mut self, pattern: &str, handler: F)
+    where
+        F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<(), AppError> + Send + Sync + 'static,
+    {
+        self.routes.push((Pattern::new(pattern), Box::new(handler)));
+    }
+
+    /// Runs the handler for `path`; `None` if no pattern matches.
+    pub fn dispatch(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        body: &Bytes,
+        context: &AppContext<'_>,
+    ) -> Option<Result<(), AppError>> {
+        self.routes.iter().find_map(|(pattern, handler)| {
+            let captures = pattern.matches(path)?;
+            let message = AppMessage {
+                path,
+                captures,
+                headers,
+                body,
+            };
+            Some(handler(&message, context))
+        })
+    }
+}

@@ -1,0 +1,132 @@
+//! The STOMP service's configuration: every limit has a name, a documented default and an
+//! outcome when passed. Validated once, when the service is built.
+
+use std::time::Duration;
+
+use super::decode::Limits;
+
+/// The STOMP service's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StompConfig {
+    /// Incoming frame bounds (frame bytes 1 MiB, 64 headers, 8 KiB per header line). Past
+    /// one: ERROR, then close.
+    pub limits: Limits,
+    /// Subscriptions one connection may hold. Past it: ERROR, then close. Default: 256.
+    pub max_subscriptions: usize,
+    /// Outgoing bytes queued for one TCP connection; past it the slow consumer gets an ERROR
+    /// and is closed. SockJS sessions are bounded by the mount's `max_buffered_bytes` (closed
+    /// with `c[4500,...]`). Default: 1 MiB.
+    pub max_buffered_bytes: usize,
+    /// Messages a `/queue/` holds while it has no subscriber ready; past it the oldest is
+    /// dropped (RabbitMQ's `drop-head`). Default: 1000.
+    pub max_queue_messages: usize,
+    /// Unacknowledged queue messages one client-ack subscription may hold; past it the queue
+    /// waits for ACKs before delivering to it (a prefetch). Default: 100.
+    pub max_unacked: usize,
+    /// Open transactions per connection. Past it: ERROR, then close. Default: 16.
+    pub max_transactions: usize,
+    /// SEND/ACK/NACK frames buffered in one transaction. Past it: ERROR, then close.
+    /// Default: 1000.
+    pub max_transaction_frames: usize,
+    /// The server's `heart-beat` header `(sx, sy)` in milliseconds: the smallest interval it
+    /// sends at and the interval it wants to hear from the client. Default: 10 000, 10 000.
+    pub heart_beat: (u64, u64),
+    /// Time a connection has to send CONNECT. Past it: ERROR, then close. Default: 10 s.
+    pub connect_timeout: Duration,
+    /// Application destinations prefix: SENDs under it go to registered handlers. Default:
+    /// `/app`.
+    pub app_prefix: String,
+    /// Accept CONNECT without credentials (the principal is then `anonymous-{serial}`).
+    /// Default: true.
+    pub allow_anonymous: bool,
+    /// The CONNECTED `server` header. Default: `sockjs-server/{version}`.
+    pub server_name: String,
+}
+
+impl Default for StompConfig {
+    fn default() -> Self {
+        StompConfig {
+            limits: Limits::default(),
+            max_subscriptions: 256,
+            max_buffered_bytes: 1024 * 1024,
+            max_queue_messages: 1000,
+            max_unacked: 100,
+            max_transactions: 16,
+            max_transaction_frames: 1000,
+            heart_beat: (10_000, 10_000),
+            connect_timeout: Duration::from_secs(10),
+            app_prefix: "/app".to_owned(),
+            allow_anonymous: true,
+            server_name: concat!("sockjs-server/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// A STOMP configuration that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StompConfigError {
+    /// A size, count or duration is zero.
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+    /// The application prefix is not `/name` (no trailing slash).
+    #[error("app_prefix {0:?} must start with '/' and not end with '/'")]
+    AppPrefix(String),
+}
+
+impl StompConfig {
+    /// Checks the configuration once.
+    ///
+    /// # Errors
+    /// A [`StompConfigError`] naming the first bad field.
+    pub fn validate(&self) -> Result<(), StompConfigError> {
+        for (name, zero) in [
+            ("limits.max_frame_bytes", self.limits.max_frame_bytes == 0),
+            ("limits.max_headers", self.limits.max_headers == 0),
+            ("limits.max_header_bytes", self.limits.max_header_bytes == 0),
+            ("max_subscriptions", self.max_subscriptions == 0),
+            ("max_buffered_bytes", self.max_buffered_bytes == 0),
+            ("max_queue_messages", self.max_queue_messages == 0),
+            ("max_unacked", self.max_unacked == 0),
+            ("max_transaction_frames", self.max_transaction_frames == 0),
+            ("connect_timeout", self.connect_timeout.is_zero()),
+        ] {
+            if zero {
+                return Err(StompConfigError::Zero(name));
+            }
+        }
+        let p = &self.app_prefix;
+        if !p.starts_with('/') || p.ends_with('/') {
+            return Err(StompConfigError::AppPrefix(p.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_documented_values() {
+        let c = StompConfig::default();
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.limits.max_frame_bytes, 1_048_576);
+        assert_eq!((c.max_subscriptions, c.heart_beat), (256, (10_000, 10_000)));
+    }
+
+    #[test]
+    fn zero_limits_and_bad_prefixes_are_refused() {
+        let c = StompConfig {
+            max_unacked: 0,
+            ..StompConfig::default()
+        };
+        assert_eq!(c.validate(), Err(StompConfigError::Zero("max_unacked")));
+        for p in ["app", "/app/", "/"] {
+            let c = StompConfig {
+                app_prefix: p.to_owned(),
+                ..StompConfig::default()
+            };
+            assert!(c.validate().is_err(), "{p}");
+        }
+    }
+}

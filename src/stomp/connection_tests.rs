@@ -1,0 +1,228 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::stomp::auth::Users;
+use crate::stomp::broker::tests::Recorder;
+use crate::stomp::{Stomp, StompConfig};
+
+fn stomp() -> Stomp {
+    Stomp::builder(StompConfig {
+        heart_beat: (1000, 1000),
+        ..StompConfig::default()
+    })
+    .authenticator(Users::new().login("alice", "pw"))
+    .authorizer(|_: &Principal, _: Action, d: &str| !d.starts_with("/topic/secret"))
+    .route("/echo", |m, c| {
+        c.reply("/queue/echo", Vec::new(), m.body.clone());
+        Ok(())
+    })
+    .route("/fail", |_, _| Err(crate::stomp::AppError("nope".into())))
+    .build()
+    .unwrap()
+}
+
+struct Client {
+    out: Arc<Recorder>,
+    conn: Connection,
+    t0: Instant,
+}
+
+impl Client {
+    fn new(stomp: &Stomp) -> Self {
+        let out = Arc::new(Recorder::default());
+        let t0 = Instant::now();
+        let conn = stomp.connection(out.clone(), None, t0);
+        Client { out, conn, t0 }
+    }
+
+    fn send(&mut self, bytes: &str) -> Flow {
+        self.conn.receive(bytes.as_bytes(), self.t0)
+    }
+
+    fn connected(stomp: &Stomp) -> Self {
+        let mut c = Client::new(stomp);
+        c.send("CONNECT\naccept-version:1.1,1.2\nheart-beat:500,2000\n\n\0");
+        let frames = c.out.take();
+        assert_eq!(frames[0].command, Command::Connected);
+        c
+    }
+}
+
+#[test]
+fn connect_negotiates_the_highest_version_and_heart_beats() {
+    let mut c = Client::new(&stomp());
+    assert_eq!(
+        c.send("STOMP\naccept-version:1.0,1.1\nheart-beat:500,2000\n\n\0"),
+        Flow::Open
+    );
+    let f = &c.out.take()[0];
+    assert_eq!(f.get("version"), Some("1.1"));
+    assert_eq!(f.get("heart-beat"), Some("1000,1000"));
+    assert!(
+        f.get("user-name")
+            .is_some_and(|n| n.starts_with("anonymous-"))
+    );
+    let next = c.conn.deadline().unwrap();
+    assert_eq!(
+        next,
+        c.t0 + Duration::from_millis(2000),
+        "server sends every max(1000, 2000)"
+    );
+}
+
+#[test]
+fn an_unsupported_version_gets_an_error_listing_supported_ones_then_close() {
+    let mut c = Client::new(&stomp());
+    assert_eq!(c.send("CONNECT\naccept-version:2.0\n\n\0"), Flow::Closed);
+    let f = &c.out.take()[0];
+    assert_eq!(
+        (f.command, f.get("version")),
+        (Command::Error, Some("1.0,1.1,1.2"))
+    );
+    assert!(c.out.is_closed());
+}
+
+#[test]
+fn bad_credentials_and_frames_before_connect_are_refused() {
+    let mut c = Client::new(&stomp());
+    c.send("CONNECT\naccept-version:1.2\nlogin:alice\npasscode:no\n\n\0");
+    assert_eq!(c.out.take()[0].get("message"), Some("bad credentials"));
+    let mut c = Client::new(&stomp());
+    c.send("SEND\ndestination:/topic/a\nreceipt:r1\n\n\0");
+    let f = &c.out.take()[0];
+    assert_eq!(
+        (f.command, f.get("receipt-id")),
+        (Command::Error, Some("r1"))
+    );
+}
+
+#[test]
+fn send_with_receipt_reaches_a_subscriber_then_the_receipt_follows() {
+    let s = stomp();
+    let mut a = Client::connected(&s);
+    let mut b = Client::connected(&s);
+    b.send("SUBSCRIBE\nid:0\ndestination:/topic/t\n\n\0");
+    a.send("SEND\ndestination:/topic/t\ncontent-type:text/plain\nreceipt:r\n\nhello\0");
+    let got = b.out.take();
+    assert_eq!(&got[0].body[..], b"hello");
+    assert_eq!(got[0].get("content-type"), Some("text/plain"));
+    assert_eq!(a.out.take()[0].get("receipt-id"), Some("r"));
+}
+
+#[test]
+fn transactions_hold_sends_until_commit_and_drop_them_on_abort() {
+    let s = stomp();
+    let mut a = Client::connected(&s);
+    a.send("SUBSCRIBE\nid:0\ndestination:/queue/q\n\n\0");
+    a.send("BEGIN\ntransaction:t1\n\n\0SEND\ndestination:/queue/q\ntransaction:t1\n\nx\0");
+    assert!(a.out.take().is_empty());
+    a.send("ABORT\ntransaction:t1\n\n\0");
+    a.send("BEGIN\ntransaction:t2\n\n\0SEND\ndestination:/queue/q\ntransaction:t2\n\ny\0");
+    a.send("COMMIT\ntransaction:t2\n\n\0");
+    let got = a.out.take();
+    assert_eq!(got.len(), 1);
+    assert_eq!(&got[0].body[..], b"y");
+    assert_eq!(
+        a.send("COMMIT\ntransaction:t2\n\n\0"),
+        Flow::Closed,
+        "t2 is over"
+    );
+}
+
+#[test]
+fn app_handlers_reply_to_their_sender_and_errors_close() {
+    let s = stomp();
+    let mut a = Client::connected(&s);
+    a.send("SUBSCRIBE\nid:0\ndestination:/user/queue/echo\n\n\0");
+    a.send("SEND\ndestination:/app/echo\n\nping\0");
+    let got = a.out.take();
+    assert_eq!(&got[0].body[..], b"ping");
+    assert_eq!(got[0].get("destination"), Some("/user/queue/echo"));
+    assert_eq!(a.send("SEND\ndestination:/app/nothing\n\n\0"), Flow::Closed);
+    let mut b = Client::connected(&s);
+    b.send("SEND\ndestination:/app/fail\n\n\0");
+    assert!(
+        b.out.take()[0]
+            .get("message")
+            .is_some_and(|m| m.contains("nope"))
+    );
+}
+
+#[test]
+fn user_destinations_reach_every_session_of_that_user() {
+    let s = stomp();
+    let login = "CONNECT\naccept-version:1.2\nlogin:alice\npasscode:pw\n\n\0";
+    let (mut a1, mut a2, mut other) = (Client::new(&s), Client::new(&s), Client::connected(&s));
+    for a in [&mut a1, &mut a2] {
+        a.send(login);
+        a.send("SUBSCRIBE\nid:0\ndestination:/user/queue/inbox\n\n\0");
+        a.out.take();
+    }
+    other.send("SUBSCRIBE\nid:0\ndestination:/user/queue/inbox\n\n\0");
+    other.send("SEND\ndestination:/user/alice/queue/inbox\n\nhi alice\0");
+    assert_eq!(&a1.out.take()[0].body[..], b"hi alice");
+    assert_eq!(&a2.out.take()[0].body[..], b"hi alice");
+    assert!(other.out.take().is_empty());
+}
+
+#[test]
+fn forbidden_destinations_and_missing_headers_get_an_error() {
+    let s = stomp();
+    let mut a = Client::connected(&s);
+    assert_eq!(
+        a.send("SUBSCRIBE\nid:0\ndestination:/topic/secret\nreceipt:9\n\n\0"),
+        Flow::Closed
+    );
+    let f = &a.out.take()[0];
+    assert_eq!(
+        (f.command, f.get("receipt-id")),
+        (Command::Error, Some("9"))
+    );
+    let mut b = Client::connected(&s);
+    b.send("SUBSCRIBE\ndestination:/topic/a\n\n\0");
+    assert_eq!(
+        b.out.take()[0].get("message"),
+        Some("missing required header 'id'")
+    );
+    let mut c = Client::connected(&s);
+    c.send("BOGUS\n\n\0");
+    assert_eq!(c.out.take()[0].get("message"), Some("malformed frame"));
+}
+
+#[test]
+fn disconnect_with_receipt_answers_then_closes() {
+    let mut a = Client::connected(&stomp());
+    assert_eq!(a.send("DISCONNECT\nreceipt:bye\n\n\0"), Flow::Closed);
+    assert_eq!(a.out.take()[0].get("receipt-id"), Some("bye"));
+    assert!(a.out.is_closed());
+}
+
+#[test]
+fn heart_beats_are_sent_on_time_and_a_silent_client_is_closed() {
+    let mut a = Client::connected(&stomp());
+    let t0 = a.t0;
+    let ms = Duration::from_millis;
+    assert_eq!(a.conn.tick(t0 + ms(1999)), Flow::Open);
+    assert!(a.out.raw().is_empty(), "nothing due before 2000 ms");
+    a.conn.receive(b"\n", t0 + ms(1500));
+    assert_eq!(a.conn.tick(t0 + ms(2000)), Flow::Open);
+    assert_eq!(a.out.raw(), b"\n", "one heart-beat at 2000 ms");
+    // The client promised every max(500, 1000) ms; twice that in silence is death.
+    assert_eq!(a.conn.tick(t0 + ms(3400)), Flow::Open);
+    assert_eq!(a.conn.tick(t0 + ms(3500)), Flow::Closed);
+    assert!(
+        a.out
+            .take()
+            .iter()
+            .any(|f| f.get("message") == Some("heart-beat timed out"))
+    );
+}
+
+#[test]
+fn a_connection_that_never_connects_is_closed_at_the_timeout() {
+    let mut c = Client::new(&stomp());
+    let deadline = c.conn.deadline().unwrap();
+    assert_eq!(c.conn.tick(deadline - Duration::from_millis(1)), Flow::Open);
+    assert_eq!(c.conn.tick(deadline), Flow::Closed);
+}

@@ -1,0 +1,207 @@
+//! STOMP 1.0, 1.1 and 1.2 over SockJS, raw WebSocket and plain TCP, with an in-memory broker:
+//! `/topic/` fan-out, `/queue/` competing consumers, application destinations under `/app`
+//! routed to Rust handlers, user destinations under `/user/`, pluggable authentication and
+//! authorization, and named limits.
+//!
+//! ```no_run
+//! use sockjs_server::Config;
+//! use sockjs_server::stomp::{Stomp, StompConfig};
+//!
+//! let stomp = Stomp::builder(StompConfig::default())
+//!     .route("/greet/{name}", |message, context| {
+//!         let name = message.param("name").unwrap_or("stranger");
+//!         context.reply("/queue/greetings", Vec::new(), format!("hello, {name}"));
+//!         Ok(())
+//!     })
+//!     .build()
+//!     .expect("valid STOMP config");
+//! let mount = stomp.mount(Config::at("/stomp")).expect("valid SockJS config");
+//! // add `mount` to an actix-web App; `stomp.serve_tcp(listener, shutdown)` for TCP clients.
+//! ```
+//!
+//! # Layout
+//! - [`frame`], [`decode`]: the pure codec (encode, incremental decode, escaping, limits).
+//! - [`command`]: frames to typed client commands; [`heartbeat`]: negotiation and timing.
+//! - [`connection`]: the per-connection state machine (transport-agnostic, `now` passed in).
+//! - [`broker`], [`message`]: the in-memory broker and encode-once MESSAGE frames.
+//! - [`destination`], [`app`], [`auth`]: destination rules, `/app` handlers, auth seams.
+//! - [`sockjs`], [`tcp`]: the two transports driving [`connection::Connection`].
+//! - [`config`], [`error`]: named limits; the one error-to-ERROR-frame table.
+
+pub mod app;
+pub mod auth;
+pub mod broker;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod decode;
+pub mod destination;
+pub mod error;
+pub mod frame;
+pub mod heartbeat;
+pub mod message;
+pub mod sockjs;
+pub mod tcp;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+pub use app::{AppContext, AppError, AppMessage, Router};
+pub use auth::{Action, AllowAll, Authenticator, Authorizer, Principal, Users};
+pub use broker::{Broker, BrokerLimits};
+pub use config::{StompConfig, StompConfigError};
+pub use connection::{Connection, Flow};
+pub use error::StompError;
+pub use frame::{Command, Frame, Version};
+pub use message::{Outlet, Wire};
+
+use crate::config::{Config, ConfigError};
+use crate::transport::SockJs;
+use destination::DestinationError;
+
+/// WebSocket subprotocols for STOMP, newest first (the names STOMP-over-WebSocket clients
+/// offer: stompjs, RabbitMQ Web-STOMP).
+pub const WEBSOCKET_PROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
+
+/// What every connection of a service shares.
+pub(crate) struct Shared {
+    pub(crate) config: StompConfig,
+    pub(crate) broker: Broker,
+    pub(crate) router: Router,
+    pub(crate) authenticator: Box<dyn Authenticator>,
+    pub(crate) authorizer: Box<dyn Authorizer>,
+    next_serial: AtomicU64,
+}
+
+/// A STOMP service: config, broker, handlers and auth. Cheap to clone; mount it on SockJS
+/// with [`Stomp::mount`] and serve TCP with [`Stomp::serve_tcp`] (same broker for both).
+#[derive(Clone)]
+pub struct Stomp(Arc<Shared>);
+
+impl std::fmt::Debug for Stomp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stomp")
+            .field("config", &self.0.config)
+            .field("router", &self.0.router)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Stomp`] service.
+pub struct StompBuilder {
+    config: StompConfig,
+    router: Router,
+    authenticator: Box<dyn Authenticator>,
+    authorizer: Box<dyn Authorizer>,
+}
+
+impl StompBuilder {
+    /// Registers an application handler for `pattern`, relative to the application prefix
+    /// (`/chat/{room}` serves SENDs to `/app/chat/lobby`).
+    #[must_use]
+    pub fn route<F>(mut self, pattern: &str, handler: F) -> Self
+    where
+        F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<(), AppError> + Send + Sync + 'static,
+    {
+        self.router.route(pattern, handler);
+        self
+    }
+
+    /// Sets the authenticator (default: an empty [`Users`] table, so anonymous only).
+    #[must_use]
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticator = Box::new(authenticator);
+        self
+    }
+
+    /// Sets the authorizer (default: [`AllowAll`]).
+    #[must_use]
+    pub fn authorizer(mut self, authorizer: impl Authorizer) -> Self {
+        self.authorizer = Box::new(authorizer);
+        self
+    }
+
+    /// The service.
+    ///
+    /// # Errors
+    /// [`StompConfigError`] if the configuration cannot work.
+    pub fn build(self) -> Result<Stomp, StompConfigError> {
+        self.config.validate()?;
+        let limits = BrokerLimits {
+            max_subscriptions: self.config.max_subscriptions,
+            max_queue_messages: self.config.max_queue_messages,
+            max_unacked: self.config.max_unacked,
+        };
+        Ok(Stomp(Arc::new(Shared {
+            config: self.config,
+            broker: Broker::new(limits),
+            router: self.router,
+            authenticator: self.authenticator,
+            authorizer: self.authorizer,
+            next_serial: AtomicU64::new(1),
+        })))
+    }
+}
+
+impl Stomp {
+    /// A builder starting from `config`.
+    pub fn builder(config: StompConfig) -> StompBuilder {
+        StompBuilder {
+            config,
+            router: Router::new(),
+            authenticator: Box::new(Users::new()),
+            authorizer: Box::new(AllowAll),
+        }
+    }
+
+    /// The service's configuration.
+    pub fn config(&self) -> &StompConfig {
+        &self.0.config
+    }
+
+    /// A SockJS mount serving this service (its raw `/websocket` is plain STOMP over
+    /// WebSocket); offers [`WEBSOCKET_PROTOCOLS`] unless `config` names its own.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the SockJS configuration is invalid.
+    pub fn mount(&self, mut config: Config) -> Result<SockJs, ConfigError> {
+        if config.websocket_protocols.is_empty() {
+            config.websocket_protocols = WEBSOCKET_PROTOCOLS.map(str::to_owned).to_vec();
+        }
+        let stomp = self.clone();
+        SockJs::new(config, move || sockjs::StompSession::new(stomp.clone()))
+    }
+
+    /// A new connection writing to `outlet`, opened at `now` (what transports call).
+    pub fn connection(
+        &self,
+        outlet: Arc<dyn Outlet>,
+        peer: Option<SocketAddr>,
+        now: Instant,
+    ) -> Connection {
+        let serial = self.0.next_serial.fetch_add(1, Ordering::Relaxed);
+        Connection::new(Arc::clone(&self.0), outlet, serial, peer, now)
+    }
+
+    /// Publishes from the server side to `/topic/...`, `/queue/...` or `/user/{name}/...`.
+    ///
+    /// # Errors
+    /// [`DestinationError`] for other destinations.
+    pub fn publish(
+        &self,
+        destination: &str,
+        headers: Vec<(String, String)>,
+        body: impl Into<Bytes>,
+    ) -> Result<(), DestinationError> {
+        let system = Principal {
+            name: String::new(),
+            anonymous: false,
+        };
+        // Serial 0 is never a connection's: a reply from here reaches nobody.
+        AppContext::new(&self.0.broker, 0, &system).publish(destination, headers, body)
+    }
+}
