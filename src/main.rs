@@ -55,6 +55,12 @@ struct Cli {
     /// Largest outgoing backlog per session, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_buffered_bytes: usize,
+    /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
+    #[arg(long)]
+    metrics_bind: Option<String>,
+    /// Seconds between two one-line stats logs (0: none).
+    #[arg(long, default_value_t = 60)]
+    stats_interval: u64,
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, default_value_t = 5)]
     drain: u64,
@@ -90,6 +96,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|| server::Options::default().workers),
         static_dir: cli.static_dir.is_dir().then_some(cli.static_dir),
         drain: Duration::from_secs(cli.drain),
+        metrics: match &cli.metrics_bind {
+            Some(addr) => Some(std::sync::Arc::new(TcpListener::bind(addr)?)),
+            None => None,
+        },
+        stats_interval: (cli.stats_interval > 0).then(|| Duration::from_secs(cli.stats_interval)),
     };
     log::info!(
         "sockjs-server listening on http://{}",

@@ -8,7 +8,11 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer};
+use std::sync::Arc;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::metrics;
 
 use crate::protocol::CloseReason;
 use crate::transport::SockJs;
@@ -22,6 +26,11 @@ pub struct Options {
     pub static_dir: Option<PathBuf>,
     /// How long, after the close frames, in-flight requests may take to finish. Default: 5 s.
     pub drain: Duration,
+    /// Where to serve `GET /metrics` (Prometheus/OpenMetrics text), on its own listener so
+    /// it need not be exposed with the service. Default: none (off).
+    pub metrics: Option<Arc<TcpListener>>,
+    /// Interval of the one-line stats log at info level. Default: 60 s; `None` turns it off.
+    pub stats_interval: Option<Duration>,
 }
 
 impl Default for Options {
@@ -30,6 +39,8 @@ impl Default for Options {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             static_dir: None,
             drain: Duration::from_secs(5),
+            metrics: None,
+            stats_interval: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -68,7 +79,18 @@ pub async fn run(
     .run();
     let handle = server.handle();
     let server = actix_web::rt::spawn(server);
+    let metrics_server = match &options.metrics {
+        Some(listener) => Some(serve_metrics(listener.try_clone()?)?),
+        None => None,
+    };
+    let stats = options.stats_interval.map(|every| actix_web::rt::spawn(log_stats(mounts.clone(), every)));
     shutdown.await;
+    if let Some(stats) = stats {
+        stats.abort();
+    }
+    if let Some(metrics) = metrics_server {
+        metrics.stop(true).await;
+    }
     log::info!("shutting down: closing every session");
     for mount in &mounts {
         mount.close_all(&CloseReason::SHUTDOWN);
@@ -76,6 +98,51 @@ pub async fn run(
     actix_web::rt::time::sleep(CLOSE_FRAME_GRACE).await;
     handle.stop(true).await;
     server.await.map_err(io::Error::other)?
+}
+
+/// Serves `GET /metrics` on its own small server.
+fn serve_metrics(listener: TcpListener) -> io::Result<actix_web::dev::ServerHandle> {
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/metrics",
+            web::get().to(|| async {
+                HttpResponse::Ok()
+                    .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+                    .body(metrics::global().encode())
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok(handle)
+}
+
+/// Logs one line of figures every `every` (as Spring's broker stats do).
+async fn log_stats(mounts: Vec<SockJs>, every: Duration) {
+    let mut tick = actix_web::rt::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let sessions: Vec<String> = mounts
+            .iter()
+            .map(|m| format!("{} {}", if m.config().prefix.is_empty() { "/" } else { &m.config().prefix }, m.registry().len()))
+            .collect();
+        let (mut msgs_in, mut msgs_out) = (0, 0);
+        for m in &mounts {
+            msgs_in += m.metrics().messages_in.get();
+            msgs_out += m.metrics().messages_out.get();
+        }
+        log::info!(
+            "stats: sessions [{}]; messages in {msgs_in}, out {msgs_out}; rss {} KiB, {} fds",
+            sessions.join(", "),
+            metrics::process_rss_bytes().unwrap_or(0) / 1024,
+            metrics::process_open_fds().unwrap_or(0),
+        );
+    }
 }
 
 /// Completes on SIGTERM or ctrl-c.

@@ -22,6 +22,7 @@ use super::receiver::Sink;
 use super::registry::Registry;
 use super::state::{CloseCause, Mode, Output, SessionState, Timing};
 use crate::handler::Handler;
+use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, Message, TransportKind};
 
 /// What a handler can know about its session: fixed when the session was created.
@@ -165,6 +166,8 @@ pub struct Spawn {
     pub registry: Arc<Registry>,
     /// The application handler.
     pub handler: Box<dyn Handler>,
+    /// The mount's metrics.
+    pub metrics: MountMetrics,
 }
 
 /// The actor owning one session.
@@ -177,6 +180,7 @@ pub struct SessionActor {
     max_buffered: usize,
     registry: Arc<Registry>,
     timer: Option<(Instant, SpawnHandle)>,
+    metrics: MountMetrics,
 }
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
@@ -214,6 +218,7 @@ impl SessionActor {
                 max_buffered: spawn.max_buffered,
                 registry: spawn.registry,
                 timer: None,
+                metrics: spawn.metrics,
             }
         });
         SessionHandle { info, addr }
@@ -224,6 +229,7 @@ impl SessionActor {
             match output {
                 Output::Deliver(bytes) => {
                     if let Some(sink) = &self.sink {
+                        self.metrics.bytes_out.inc_by(bytes.len() as u64);
                         sink.frame(bytes);
                     }
                 }
@@ -234,6 +240,7 @@ impl SessionActor {
                 }
                 Output::Opened => self.call(ctx, |h, s| h.on_open(s)),
                 Output::Closed(reason, cause) => {
+                    self.metrics.session_closed(reason.code);
                     log::debug!(
                         "session {} on {} closed: {} {:?} ({:?})",
                         self.handle.id(),
@@ -297,6 +304,7 @@ impl Actor for SessionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.metrics.session_started(self.handle.transport().name());
         self.arm_timer(ctx);
     }
 
@@ -305,6 +313,7 @@ impl Actor for SessionActor {
             sink.end(None);
         }
         self.registry.remove(&self.handle);
+        self.metrics.session_stopped(self.handle.transport().name());
     }
 }
 
@@ -372,6 +381,8 @@ impl ActixHandler<Incoming> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Incoming, ctx: &mut Context<Self>) {
+        self.metrics.messages_in.inc_by(msg.0.len() as u64);
+        self.metrics.bytes_in.inc_by(msg.0.iter().map(|m| m.len() as u64).sum());
         for text in msg.0 {
             if *self.state.phase() != super::Phase::Open {
                 break;
@@ -398,9 +409,11 @@ impl ActixHandler<Send> for SessionActor {
                 self.handle.prefix(),
                 pending
             );
+            self.metrics.rejected(Limit::SendBuffer);
             self.state
                 .close(now(), CloseReason::BUFFER_OVERFLOW, CloseCause::Overflow)
         } else {
+            self.metrics.messages_out.inc();
             self.state.send(now(), msg.0).unwrap_or_default()
         };
         self.apply(out, ctx);

@@ -25,6 +25,7 @@ pub use error::TransportError;
 
 use crate::config::{Config, ConfigError, SessionBinding};
 use crate::handler::HandlerFactory;
+use crate::metrics::{self, Limit, MountMetrics};
 use crate::protocol::{CloseReason, Route, TransportKind, pages as page, route};
 use crate::session::actor::{Attach, Binding, Close, Spawn};
 use crate::session::registry::{Limits, Refused};
@@ -43,6 +44,7 @@ struct Mount {
     factory: Box<dyn HandlerFactory>,
     iframe: Bytes,
     iframe_etag: String,
+    metrics: MountMetrics,
 }
 
 impl SockJs {
@@ -52,6 +54,7 @@ impl SockJs {
         let iframe = Bytes::from(page::iframe_page(&config.sockjs_url));
         let iframe_etag = page::etag(&iframe);
         Ok(SockJs(Arc::new(Mount {
+            metrics: metrics::global().mount(&config.prefix),
             prefix: Arc::from(config.prefix.as_str()),
             config,
             registry: Arc::new(Registry::default()),
@@ -64,6 +67,11 @@ impl SockJs {
     /// The mount's configuration.
     pub fn config(&self) -> &Config {
         &self.0.config
+    }
+
+    /// The mount's metric handles.
+    pub fn metrics(&self) -> &MountMetrics {
+        &self.0.metrics
     }
 
     /// The mount's sessions.
@@ -119,6 +127,11 @@ async fn dispatch(mount: SockJs, req: HttpRequest, payload: web::Payload) -> Htt
         }
     };
     outcome.unwrap_or_else(|e| {
+        match e {
+            TransportError::PayloadTooLarge => mount.0.metrics.rejected(Limit::BodyTooLarge),
+            TransportError::OriginNotAllowed => mount.0.metrics.rejected(Limit::Origin),
+            _ => {}
+        }
         log::debug!("{} {} -> {}: {}", req.method(), req.path(), e.status(), e);
         e.response(|b| {
             if is_session {
@@ -208,6 +221,7 @@ impl SockJs {
         let ok = bound.client.is_none_or(|c| c == http::client_ip(req, &self.0.config))
             && bound.cookie.as_ref().is_none_or(|c| c.as_deref() == Some(http::jsessionid_value(req).as_str()));
         if !ok {
+            self.0.metrics.rejected(Limit::Binding);
             log::warn!(
                 "session {} on {}: refused a request from another client ({:?})",
                 session.id(),
@@ -242,6 +256,7 @@ impl SockJs {
             max_buffered: config.max_buffered_bytes,
             registry: Arc::clone(&self.0.registry),
             handler: self.0.factory.create(),
+            metrics: self.0.metrics.clone(),
         }
     }
 
@@ -264,6 +279,10 @@ impl SockJs {
     }
 
     fn refused(&self, e: &Refused, client: Option<std::net::IpAddr>) {
+        self.0.metrics.rejected(match e {
+            Refused::Full => Limit::MaxSessions,
+            Refused::ClientFull => Limit::MaxSessionsPerClient,
+        });
         log::warn!("{}: new session from {client:?} refused: {e}", self.0.prefix);
     }
 

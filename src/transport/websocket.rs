@@ -10,6 +10,7 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode};
 use bytestring::ByteString;
 
 use super::error::TransportError;
+use crate::metrics::{Limit, MountMetrics};
 use super::{SockJs, hixie76};
 use crate::protocol::{CloseReason, Framing, TransportKind, decode_websocket};
 use crate::session::actor::{Attach, Incoming};
@@ -109,7 +110,8 @@ fn start(
     };
     let receiver = attach_socket(&session);
     let ping_every = mount.config().heartbeat_delay;
-    actix_web::rt::spawn(run(socket, stream, receiver, session, mode, ping_every));
+    let metrics = mount.metrics().clone();
+    actix_web::rt::spawn(run(socket, stream, receiver, session, mode, ping_every, metrics));
     Ok(response)
 }
 
@@ -141,6 +143,7 @@ async fn run(
     session: SessionHandle,
     mode: Mode,
     ping_every: Duration,
+    metrics: MountMetrics,
 ) {
     // Dead peers: a ping every `heartbeat_delay`; a pong still missing at the next one closes
     // the session, so a vanished peer is gone within two heartbeat periods.
@@ -187,7 +190,10 @@ async fn run(
                         None
                     }
                     Some(Ok(AggregatedMessage::Close(_))) => Some((CloseReason::NORMAL, CloseCause::ClientClosed)),
-                    Some(Err(actix_ws::ProtocolError::Overflow)) => Some((TOO_BIG, CloseCause::ProtocolError)),
+                    Some(Err(actix_ws::ProtocolError::Overflow)) => {
+                        metrics.rejected(Limit::MessageTooBig);
+                        Some((TOO_BIG, CloseCause::ProtocolError))
+                    }
                     Some(Err(e)) => {
                         log::debug!("websocket protocol error on {}: {e}", session.prefix());
                         Some((CloseReason::new(1002, "Protocol error"), CloseCause::ProtocolError))

@@ -20,13 +20,18 @@ pub struct TestServer {
 impl TestServer {
     /// Serves `mounts` on a free loopback port.
     pub fn start(mounts: Vec<SockJs>) -> TestServer {
+        Self::start_with(mounts, server::Options::default())
+    }
+
+    /// Serves `mounts` with `options` (workers and drain are set for tests).
+    pub fn start_with(mounts: Vec<SockJs>, options: server::Options) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let options = server::Options {
             workers: 2,
-            static_dir: None,
             drain: Duration::from_secs(1),
+            ..options
         };
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(server::run(listener, mounts, options, async {
