@@ -61,6 +61,12 @@ struct Cli {
     /// Seconds between two one-line stats logs (0: none).
     #[arg(long, default_value_t = 60)]
     stats_interval: u64,
+    /// Seconds a new connection may take to send its request head (slowloris guard).
+    #[arg(long, default_value_t = 5.0)]
+    header_timeout: f64,
+    /// Seconds an idle keep-alive connection is kept.
+    #[arg(long, default_value_t = 5.0)]
+    keep_alive: f64,
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, default_value_t = 5)]
     drain: u64,
@@ -96,6 +102,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|| server::Options::default().workers),
         static_dir: cli.static_dir.is_dir().then_some(cli.static_dir),
         drain: Duration::from_secs(cli.drain),
+        request_head_timeout: Duration::try_from_secs_f64(cli.header_timeout)?,
+        keep_alive: Duration::try_from_secs_f64(cli.keep_alive)?,
         metrics: match &cli.metrics_bind {
             Some(addr) => Some(std::sync::Arc::new(TcpListener::bind(addr)?)),
             None => None,

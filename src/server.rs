@@ -26,6 +26,11 @@ pub struct Options {
     pub static_dir: Option<PathBuf>,
     /// How long, after the close frames, in-flight requests may take to finish. Default: 5 s.
     pub drain: Duration,
+    /// How long a new connection may take to send its request head before it is dropped
+    /// (slowloris). Default: 5 s.
+    pub request_head_timeout: Duration,
+    /// How long an idle keep-alive connection is kept. Default: 5 s.
+    pub keep_alive: Duration,
     /// Where to serve `GET /metrics` (Prometheus/OpenMetrics text), on its own listener so
     /// it need not be exposed with the service. Default: none (off).
     pub metrics: Option<Arc<TcpListener>>,
@@ -39,6 +44,8 @@ impl Default for Options {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             static_dir: None,
             drain: Duration::from_secs(5),
+            request_head_timeout: Duration::from_secs(5),
+            keep_alive: Duration::from_secs(5),
             metrics: None,
             stats_interval: Some(Duration::from_secs(60)),
         }
@@ -72,6 +79,8 @@ pub async fn run(
     // is seen immediately and its session closed with 1002
     // (`HandlingClose.test_abort_xhr_streaming`). Embedders should set this too.
     .h1_allow_half_closed(false)
+    .client_request_timeout(options.request_head_timeout)
+    .keep_alive(options.keep_alive)
     .workers(options.workers.max(1))
     .disable_signals()
     .shutdown_timeout(options.drain.as_secs().max(1))
@@ -83,7 +92,9 @@ pub async fn run(
         Some(listener) => Some(serve_metrics(listener.try_clone()?)?),
         None => None,
     };
-    let stats = options.stats_interval.map(|every| actix_web::rt::spawn(log_stats(mounts.clone(), every)));
+    let stats = options
+        .stats_interval
+        .map(|every| actix_web::rt::spawn(log_stats(mounts.clone(), every)));
     shutdown.await;
     if let Some(stats) = stats {
         stats.abort();
@@ -129,7 +140,17 @@ async fn log_stats(mounts: Vec<SockJs>, every: Duration) {
         tick.tick().await;
         let sessions: Vec<String> = mounts
             .iter()
-            .map(|m| format!("{} {}", if m.config().prefix.is_empty() { "/" } else { &m.config().prefix }, m.registry().len()))
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    if m.config().prefix.is_empty() {
+                        "/"
+                    } else {
+                        &m.config().prefix
+                    },
+                    m.registry().len()
+                )
+            })
             .collect();
         let (mut msgs_in, mut msgs_out) = (0, 0);
         for m in &mounts {

@@ -299,3 +299,52 @@ async fn shutdown_sends_every_session_a_close_frame() {
     assert!(matches!(result, Ok(Ok(()))), "{result:?}");
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_origin_allow_list_also_says_who_may_frame_the_iframe_page() {
+    let config = Config {
+        allowed_origins: vec![
+            "https://app.example".into(),
+            "http://other.example:8080".into(),
+        ],
+        ..Config::at("/echo")
+    };
+    let server = TestServer::start(echo(config));
+    let r = Client::new(&server.url())
+        .fetch(Request::get("/echo/iframe.html"))
+        .await;
+    assert_eq!(
+        r.head.value("content-security-policy"),
+        "frame-ancestors 'self' https://app.example http://other.example:8080"
+    );
+    let open = TestServer::start(echo(Config::at("/echo")));
+    let r = Client::new(&open.url())
+        .fetch(Request::get("/echo/iframe.html"))
+        .await;
+    assert_eq!(r.head.get("content-security-policy"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_trickles_its_headers_is_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let options = sockjs_server::server::Options {
+        request_head_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let server = TestServer::start_with(echo(Config::at("/echo")), options);
+    let mut slow = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    slow.write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // Meanwhile others are served.
+    let client = Client::new(&server.url());
+    assert_eq!(client.poll(&session("/echo")).await, "o\n");
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    let answer = String::from_utf8_lossy(&rest);
+    assert!(read.is_ok(), "the slow connection was not dropped");
+    assert!(
+        rest.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+}

@@ -46,5 +46,31 @@ pub fn iframe(mount: &SockJs, req: &HttpRequest) -> HttpResponse {
     b.insert_header((header::CONTENT_TYPE, http::HTML));
     b.insert_header((header::ETAG, etag.as_str()));
     http::cache_for(&mut b);
+    // The origin allow-list also says who may frame the iframe page.
+    if let Some(ancestors) = frame_ancestors(mount.config()) {
+        b.insert_header((header::CONTENT_SECURITY_POLICY, ancestors));
+    }
     b.body(mount.0.iframe.clone())
+}
+
+/// `frame-ancestors` for a restricted `allowed_origins` (none when any origin is allowed).
+fn frame_ancestors(config: &crate::Config) -> Option<String> {
+    if config.allowed_origins.iter().any(|o| o == "*") {
+        return None;
+    }
+    let sources: Vec<&str> = config
+        .allowed_origins
+        .iter()
+        .map(String::as_str)
+        .filter(|o| {
+            *o != "null"
+                && o.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        })
+        .collect();
+    Some(
+        format!("frame-ancestors 'self' {}", sources.join(" "))
+            .trim_end()
+            .to_owned(),
+    )
 }
