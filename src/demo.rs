@@ -3,6 +3,7 @@
 
 use crate::config::{Config, ConfigError};
 use crate::handler::text::{Broadcast, CloseAtOnce, Echo};
+use crate::stomp::{Stomp, StompConfig, StompConfigError, Users};
 use crate::transport::SockJs;
 
 /// The suite's streaming limit for `/echo` (`XhrStreaming.test_response_limit`: 4096 bytes).
@@ -40,4 +41,43 @@ pub fn mounts(base: &Config) -> Result<Vec<SockJs>, ConfigError> {
             || Echo,
         )?,
     ])
+}
+
+/// Where the demo STOMP service is mounted (SockJS, and raw STOMP over WebSocket at
+/// `/stomp/websocket`).
+pub const STOMP_PREFIX: &str = "/stomp";
+
+/// The demo STOMP service: the broker plus a chat under `/app`:
+/// - `/app/chat/{room}` publishes the body to `/topic/chat/{room}` with a `sender` header;
+/// - `/app/whisper/{user}` sends it to `/user/{user}/queue/whisper` (every session of `user`);
+/// - `/app/echo` replies to the sender's own `/user/queue/echo`.
+pub fn stomp(config: StompConfig, users: Users) -> Result<Stomp, StompConfigError> {
+    let sender = |name: &str| vec![("sender".to_owned(), name.to_owned())];
+    Stomp::builder(config)
+        .authenticator(users)
+        .route("/chat/{room}", move |message, context| {
+            let room = message.param("room").unwrap_or_default();
+            let from = sender(&context.principal().name);
+            context.publish(&format!("/topic/chat/{room}"), from, message.body.clone())?;
+            Ok(())
+        })
+        .route("/whisper/{user}", move |message, context| {
+            let user = message.param("user").unwrap_or_default();
+            let from = sender(&context.principal().name);
+            context.send_to_user(user, "/queue/whisper", from, message.body.clone());
+            Ok(())
+        })
+        .route("/echo", |message, context| {
+            context.reply("/queue/echo", Vec::new(), message.body.clone());
+            Ok(())
+        })
+        .build()
+}
+
+/// The SockJS mount of `stomp` at [`STOMP_PREFIX`], starting from `base`.
+pub fn stomp_mount(base: &Config, stomp: &Stomp) -> Result<SockJs, ConfigError> {
+    stomp.mount(Config {
+        prefix: STOMP_PREFIX.to_owned(),
+        ..base.clone()
+    })
 }

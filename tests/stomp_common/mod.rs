@@ -1,0 +1,174 @@
+//! A real server on 127.0.0.1:0 serving the demo STOMP service over SockJS (`/stomp`) and
+//! TCP, plus a small STOMP-over-TCP client. Every wait is bounded by [`WAIT`].
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sockjs_server::stomp::decode::{Decoder, Limits};
+use sockjs_server::stomp::{Frame, Stomp, StompConfig, Users};
+use sockjs_server::{Config, demo, server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Upper bound for any single wait in these tests.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The demo STOMP service on SockJS and TCP, stopped on drop.
+pub struct StompServer {
+    /// The HTTP (SockJS) address.
+    pub http: SocketAddr,
+    /// The STOMP TCP address.
+    pub tcp: SocketAddr,
+    /// The service, for server-side publishing.
+    pub stomp: Stomp,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl StompServer {
+    /// Starts with `config` and users alice/pw, bob/pw.
+    pub fn start(config: StompConfig) -> StompServer {
+        let users = Users::new().login("alice", "pw").login("bob", "pw");
+        let stomp = demo::stomp(config, users).expect("stomp config");
+        let mount = demo::stomp_mount(&Config::default(), &stomp).expect("mount");
+        let http = TcpListener::bind("127.0.0.1:0").expect("bind http");
+        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        tcp.set_nonblocking(true).expect("nonblocking");
+        let (http_addr, tcp_addr) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let service = stomp.clone();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let tcp = tokio::net::TcpListener::from_std(tcp)?;
+                let (tcp_stop, tcp_stopped) = tokio::sync::oneshot::channel::<()>();
+                actix_web::rt::spawn(service.serve_tcp(tcp, async {
+                    let _ = tcp_stopped.await;
+                }));
+                let options = server::Options {
+                    workers: 2,
+                    drain: Duration::from_secs(1),
+                    ..server::Options::default()
+                };
+                let result = server::run(http, vec![mount], options, async {
+                    let _ = stopped.await;
+                })
+                .await;
+                let _ = tcp_stop.send(());
+                result
+            })
+        });
+        StompServer {
+            http: http_addr,
+            tcp: tcp_addr,
+            stomp,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for StompServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What came next from the server.
+#[derive(Debug)]
+pub enum Next {
+    /// A frame.
+    Frame(Frame),
+    /// The connection ended.
+    Closed,
+}
+
+/// A STOMP client over TCP.
+pub struct TcpClient {
+    stream: TcpStream,
+    decoder: Decoder,
+}
+
+impl TcpClient {
+    /// Connects the socket (no STOMP frame yet).
+    pub async fn open(addr: SocketAddr) -> TcpClient {
+        let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        TcpClient {
+            stream,
+            decoder: Decoder::new(Limits::default()),
+        }
+    }
+
+    /// Connects and sends CONNECT with `headers`, expecting CONNECTED.
+    pub async fn connect(addr: SocketAddr, headers: &str) -> (TcpClient, Frame) {
+        let mut c = TcpClient::open(addr).await;
+        c.send(&format!("CONNECT\naccept-version:1.2\n{headers}\n\0"))
+            .await;
+        let connected = c.frame().await;
+        assert_eq!(connected.command.as_str(), "CONNECTED", "{connected:?}");
+        (c, connected)
+    }
+
+    /// Writes raw bytes.
+    pub async fn send(&mut self, text: &str) {
+        self.stream.write_all(text.as_bytes()).await.expect("write");
+    }
+
+    /// The next frame or the end of the connection.
+    pub async fn next(&mut self) -> Next {
+        let mut buf = [0u8; 8192];
+        loop {
+            if let Some(frame) = self.decoder.next_frame().expect("valid frames") {
+                return Next::Frame(frame);
+            }
+            let read = tokio::time::timeout(WAIT, self.stream.read(&mut buf))
+                .await
+                .expect("server answered in time");
+            match read {
+                Ok(0) | Err(_) => return Next::Closed,
+                Ok(n) => self.decoder.push(&buf[..n]),
+            }
+        }
+    }
+
+    /// The next bytes as they arrive, undecoded (empty at the end of the connection).
+    pub async fn raw(&mut self) -> Vec<u8> {
+        let mut buf = [0u8; 8192];
+        let read = tokio::time::timeout(WAIT, self.stream.read(&mut buf))
+            .await
+            .expect("server answered in time");
+        buf[..read.unwrap_or(0)].to_vec()
+    }
+
+    /// The next frame; panics if the connection ended.
+    pub async fn frame(&mut self) -> Frame {
+        match self.next().await {
+            Next::Frame(f) => f,
+            Next::Closed => panic!("connection closed while a frame was expected"),
+        }
+    }
+
+    /// The body of the next frame, as text.
+    pub async fn body(&mut self) -> String {
+        let f = self.frame().await;
+        String::from_utf8_lossy(&f.body).into_owned()
+    }
+
+    /// Sends DISCONNECT with a receipt and waits for it.
+    pub async fn disconnect(mut self) {
+        self.send("DISCONNECT\nreceipt:bye\n\n\0").await;
+        let f = self.frame().await;
+        assert_eq!(f.get("receipt-id"), Some("bye"));
+        assert!(matches!(self.next().await, Next::Closed));
+    }
+}
