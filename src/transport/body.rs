@@ -10,6 +10,8 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 
 use super::error::TransportError;
+use super::{SockJs, http};
+use crate::protocol::{Framing, TransportKind};
 use crate::session::{Receiver, ReceiverItem};
 
 /// A streaming response body: an optional prelude, then each frame as its own chunk, until
@@ -61,6 +63,31 @@ pub fn stream_response(
         response.head_mut().no_chunking(true);
     }
     response
+}
+
+/// A streaming transport's answer: attaches a receiver with `framing` (ended after the
+/// mount's `response_limit`), then streams `prelude` and the frames with `content_type`.
+pub async fn open_stream(
+    mount: &SockJs,
+    req: &HttpRequest,
+    session: &str,
+    kind: TransportKind,
+    framing: Framing,
+    content_type: &'static str,
+    prelude: Bytes,
+) -> Result<HttpResponse, TransportError> {
+    let config = mount.config();
+    let receiver = mount
+        .attach(req, session, kind, framing, config.response_limit)
+        .await?;
+    let mut b = HttpResponse::Ok();
+    b.insert_header((header::CONTENT_TYPE, content_type));
+    http::session_headers(&mut b, req, config);
+    Ok(stream_response(
+        req,
+        b,
+        FrameStream::new(Some(prelude), receiver),
+    ))
 }
 
 /// Waits for a polling receiver's frames (one, normally) and answers them with a

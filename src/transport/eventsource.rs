@@ -1,12 +1,11 @@
 //! EventSource (`/eventsource`): a `\r\n` prelude, then `data: <frame>\r\n\r\n` events until
 //! `response_limit` bytes.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 
+use super::body::open_stream;
 use super::error::TransportError;
-use super::body::{FrameStream, stream_response};
 use super::{SockJs, http};
 use crate::protocol::framing::EVENTSOURCE_PRELUDE;
 use crate::protocol::{Framing, TransportKind};
@@ -17,22 +16,16 @@ pub async fn stream(
     req: &HttpRequest,
     session: &str,
 ) -> Result<HttpResponse, TransportError> {
-    let config = mount.config();
-    let receiver = mount
-        .attach(
-            req,
-            session,
-            TransportKind::EventSource,
-            Framing::EventSource,
-            config.response_limit,
-        )
-        .await?;
-    let mut b = HttpResponse::Ok();
-    b.insert_header((header::CONTENT_TYPE, http::EVENT_STREAM));
-    http::session_headers(&mut b, req, config);
-    Ok(stream_response(
+    let prelude = Bytes::from_static(EVENTSOURCE_PRELUDE);
+    let (kind, framing) = (TransportKind::EventSource, Framing::EventSource);
+    open_stream(
+        mount,
         req,
-        b,
-        FrameStream::new(Some(Bytes::from_static(EVENTSOURCE_PRELUDE)), receiver),
-    ))
+        session,
+        kind,
+        framing,
+        http::EVENT_STREAM,
+        prelude,
+    )
+    .await
 }

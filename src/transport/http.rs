@@ -127,7 +127,10 @@ pub fn preflight(
 /// (`JsessionidCookie.verify_cookie`).
 pub fn jsessionid(b: &mut HttpResponseBuilder, req: &HttpRequest, config: &Config) {
     if config.jsessionid {
-        b.insert_header((header::SET_COOKIE, format!("JSESSIONID={}; path=/", jsessionid_value(req))));
+        b.insert_header((
+            header::SET_COOKIE,
+            format!("JSESSIONID={}; path=/", jsessionid_value(req)),
+        ));
     }
 }
 
@@ -135,7 +138,11 @@ pub fn jsessionid(b: &mut HttpResponseBuilder, req: &HttpRequest, config: &Confi
 pub fn jsessionid_value(req: &HttpRequest) -> String {
     req.cookie("JSESSIONID")
         .map(|c| c.value().to_owned())
-        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b','))
+        .filter(|v| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        })
         .unwrap_or_else(|| "dummy".to_owned())
 }
 

@@ -28,8 +28,8 @@ use crate::handler::HandlerFactory;
 use crate::metrics::{self, Limit, MountMetrics};
 use crate::protocol::{CloseReason, Route, TransportKind, pages as page, route};
 use crate::session::actor::{Attach, Binding, Close, Spawn};
-use crate::session::registry::{Limits, Refused};
 use crate::session::receiver::{Receiver, pipe};
+use crate::session::registry::{Limits, Refused};
 use crate::session::{CloseCause, Mode, Registry, SessionActor, SessionHandle, Timing};
 
 /// One SockJS service at a prefix: its config, its sessions and its handler factory.
@@ -200,7 +200,10 @@ fn only(req: &HttpRequest, methods: &[Method], allow: &'static str) -> Result<()
 
 impl SockJs {
     fn limits(&self) -> Limits {
-        Limits { max_sessions: self.0.config.max_sessions, max_per_client: self.0.config.max_sessions_per_client }
+        Limits {
+            max_sessions: self.0.config.max_sessions,
+            max_per_client: self.0.config.max_sessions_per_client,
+        }
     }
 
     /// What later requests must match to use a session this request opens.
@@ -209,17 +212,31 @@ impl SockJs {
         let cookie = || Some(Some(http::jsessionid_value(req)));
         match self.0.config.session_binding {
             SessionBinding::Off => Binding::default(),
-            SessionBinding::ClientAddress => Binding { client: client(), cookie: None },
-            SessionBinding::Cookie => Binding { client: None, cookie: cookie() },
-            SessionBinding::ClientAddressAndCookie => Binding { client: client(), cookie: cookie() },
+            SessionBinding::ClientAddress => Binding {
+                client: client(),
+                cookie: None,
+            },
+            SessionBinding::Cookie => Binding {
+                client: None,
+                cookie: cookie(),
+            },
+            SessionBinding::ClientAddressAndCookie => Binding {
+                client: client(),
+                cookie: cookie(),
+            },
         }
     }
 
     /// Whether `req` may use `session` (see `Config::session_binding`); refusals are logged.
     fn admits(&self, session: &SessionHandle, req: &HttpRequest) -> bool {
         let bound = session.binding();
-        let ok = bound.client.is_none_or(|c| c == http::client_ip(req, &self.0.config))
-            && bound.cookie.as_ref().is_none_or(|c| c.as_deref() == Some(http::jsessionid_value(req).as_str()));
+        let ok = bound
+            .client
+            .is_none_or(|c| c == http::client_ip(req, &self.0.config))
+            && bound
+                .cookie
+                .as_ref()
+                .is_none_or(|c| c.as_deref() == Some(http::jsessionid_value(req).as_str()));
         if !ok {
             self.0.metrics.rejected(Limit::Binding);
             log::warn!(
@@ -235,7 +252,11 @@ impl SockJs {
     /// The live HTTP session `id` if `req` may use it.
     fn find(&self, req: &HttpRequest, id: &str) -> Result<SessionHandle, TransportError> {
         let session = self.0.registry.find(id).ok_or(TransportError::NotFound)?;
-        if self.admits(&session, req) { Ok(session) } else { Err(TransportError::NotFound) }
+        if self.admits(&session, req) {
+            Ok(session)
+        } else {
+            Err(TransportError::NotFound)
+        }
     }
 
     fn spawn(&self, req: &HttpRequest, id: &str, transport: TransportKind, mode: Mode) -> Spawn {
@@ -283,7 +304,10 @@ impl SockJs {
             Refused::Full => Limit::MaxSessions,
             Refused::ClientFull => Limit::MaxSessionsPerClient,
         });
-        log::warn!("{}: new session from {client:?} refused: {e}", self.0.prefix);
+        log::warn!(
+            "{}: new session from {client:?} refused: {e}",
+            self.0.prefix
+        );
     }
 
     /// Attaches a new receiver with `framing` to session `id`, creating the session if it does

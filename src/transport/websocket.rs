@@ -10,8 +10,8 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode};
 use bytestring::ByteString;
 
 use super::error::TransportError;
-use crate::metrics::{Limit, MountMetrics};
 use super::{SockJs, hixie76};
+use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, TransportKind, decode_websocket};
 use crate::session::actor::{Attach, Incoming};
 use crate::session::receiver::pipe;
@@ -111,7 +111,9 @@ fn start(
     let receiver = attach_socket(&session);
     let ping_every = mount.config().heartbeat_delay;
     let metrics = mount.metrics().clone();
-    actix_web::rt::spawn(run(socket, stream, receiver, session, mode, ping_every, metrics));
+    actix_web::rt::spawn(run(
+        socket, stream, receiver, session, mode, ping_every, metrics,
+    ));
     Ok(response)
 }
 

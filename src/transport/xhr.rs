@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::body::{FrameStream, poll_response, read_body, stream_response};
+use super::body::{open_stream, poll_response, read_body};
 use super::error::TransportError;
 use super::{SockJs, http};
 use crate::config::Config;
@@ -46,22 +46,17 @@ pub async fn streaming(
     req: &HttpRequest,
     session: &str,
 ) -> Result<HttpResponse, TransportError> {
-    let limit = mount.config().response_limit;
-    let receiver = mount
-        .attach(
-            req,
-            session,
-            TransportKind::XhrStreaming,
-            Framing::Xhr,
-            limit,
-        )
-        .await?;
-    let prelude = Some(xhr_streaming_prelude());
-    Ok(stream_response(
+    let (kind, framing) = (TransportKind::XhrStreaming, Framing::Xhr);
+    open_stream(
+        mount,
         req,
-        xhr_headers(req, mount.config()),
-        FrameStream::new(prelude, receiver),
-    ))
+        session,
+        kind,
+        framing,
+        http::JAVASCRIPT,
+        xhr_streaming_prelude(),
+    )
+    .await
 }
 
 /// `POST /xhr_send`: a JSON array of messages for an existing session; 204.
