@@ -111,7 +111,9 @@ impl std::str::FromStr for SessionBinding {
             "address" => Ok(SessionBinding::ClientAddress),
             "cookie" => Ok(SessionBinding::Cookie),
             "address+cookie" => Ok(SessionBinding::ClientAddressAndCookie),
-            other => Err(format!("unknown session binding {other:?} (off, address, cookie, address+cookie)")),
+            other => Err(format!(
+                "unknown session binding {other:?} (off, address, cookie, address+cookie)"
+            )),
         }
     }
 }

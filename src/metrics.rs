@@ -111,23 +111,69 @@ impl Metrics {
             fds: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register("sockjs_sessions", "Sessions open now, by mount and opening transport", m.sessions.clone());
-        registry.register("sockjs_sessions_opened", "Sessions opened", m.opened.clone());
-        registry.register("sockjs_sessions_closed", "Sessions closed, by close code", m.closed.clone());
-        registry.register("sockjs_messages_in", "Messages received from clients", m.messages_in.clone());
-        registry.register("sockjs_messages_out", "Messages queued for clients", m.messages_out.clone());
-        registry.register("sockjs_bytes_in", "Message bytes received from clients", m.bytes_in.clone());
-        registry.register("sockjs_bytes_out", "Bytes written to receivers, framing included", m.bytes_out.clone());
-        registry.register("sockjs_rejected", "Requests, messages or sessions refused by a limit", m.rejected.clone());
-        registry.register("process_resident_memory_bytes", "Resident memory of the process", m.rss.clone());
-        registry.register("process_open_fds", "Open file descriptors of the process", m.fds.clone());
+        registry.register(
+            "sockjs_sessions",
+            "Sessions open now, by mount and opening transport",
+            m.sessions.clone(),
+        );
+        registry.register(
+            "sockjs_sessions_opened",
+            "Sessions opened",
+            m.opened.clone(),
+        );
+        registry.register(
+            "sockjs_sessions_closed",
+            "Sessions closed, by close code",
+            m.closed.clone(),
+        );
+        registry.register(
+            "sockjs_messages_in",
+            "Messages received from clients",
+            m.messages_in.clone(),
+        );
+        registry.register(
+            "sockjs_messages_out",
+            "Messages queued for clients",
+            m.messages_out.clone(),
+        );
+        registry.register(
+            "sockjs_bytes_in",
+            "Message bytes received from clients",
+            m.bytes_in.clone(),
+        );
+        registry.register(
+            "sockjs_bytes_out",
+            "Bytes written to receivers, framing included",
+            m.bytes_out.clone(),
+        );
+        registry.register(
+            "sockjs_rejected",
+            "Requests, messages or sessions refused by a limit",
+            m.rejected.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the process",
+            m.rss.clone(),
+        );
+        registry.register(
+            "process_open_fds",
+            "Open file descriptors of the process",
+            m.fds.clone(),
+        );
         Metrics { registry, ..m }
     }
 
     /// The handles of one mount.
     pub fn mount(&'static self, prefix: &str) -> MountMetrics {
-        let mount = if prefix.is_empty() { "/".to_owned() } else { prefix.to_owned() };
-        let labels = MountLabels { mount: mount.clone() };
+        let mount = if prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            prefix.to_owned()
+        };
+        let labels = MountLabels {
+            mount: mount.clone(),
+        };
         MountMetrics {
             messages_in: self.messages_in.get_or_create(&labels).clone(),
             messages_out: self.messages_out.get_or_create(&labels).clone(),
@@ -170,7 +216,10 @@ pub struct MountMetrics {
 
 impl MountMetrics {
     fn transport(&self, transport: &str) -> TransportLabels {
-        TransportLabels { mount: self.mount.clone(), transport: transport.to_owned() }
+        TransportLabels {
+            mount: self.mount.clone(),
+            transport: transport.to_owned(),
+        }
     }
 
     /// A session opened with `transport`.
@@ -182,24 +231,36 @@ impl MountMetrics {
 
     /// A session that opened with `transport` is gone.
     pub fn session_stopped(&self, transport: &str) {
-        self.metrics.sessions.get_or_create(&self.transport(transport)).dec();
+        self.metrics
+            .sessions
+            .get_or_create(&self.transport(transport))
+            .dec();
     }
 
     /// A session closed with `code`.
     pub fn session_closed(&self, code: u16) {
-        let labels = CloseLabels { mount: self.mount.clone(), code: code.to_string() };
+        let labels = CloseLabels {
+            mount: self.mount.clone(),
+            code: code.to_string(),
+        };
         self.metrics.closed.get_or_create(&labels).inc();
     }
 
     /// A limit refused something.
     pub fn rejected(&self, limit: Limit) {
-        let labels = LimitLabels { mount: self.mount.clone(), limit: limit.label().to_owned() };
+        let labels = LimitLabels {
+            mount: self.mount.clone(),
+            limit: limit.label().to_owned(),
+        };
         self.metrics.rejected.get_or_create(&labels).inc();
     }
 
     /// Sessions of this mount open now, by transport.
     pub fn open_sessions(&self, transport: &str) -> i64 {
-        self.metrics.sessions.get_or_create(&self.transport(transport)).get()
+        self.metrics
+            .sessions
+            .get_or_create(&self.transport(transport))
+            .get()
     }
 }
 

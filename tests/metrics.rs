@@ -28,7 +28,10 @@ async fn gauges_follow_thousands_of_abandoned_sessions_back_to_zero() {
     let (registry, metrics) = (mount.registry().clone(), mount.metrics().clone());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let metrics_url = format!("http://{}", listener.local_addr().unwrap());
-    let options = server::Options { metrics: Some(Arc::new(listener)), ..server::Options::default() };
+    let options = server::Options {
+        metrics: Some(Arc::new(listener)),
+        ..server::Options::default()
+    };
     let server = TestServer::start_with(vec![mount], options);
     let client = Client::new(&server.url());
 
@@ -57,19 +60,27 @@ async fn gauges_follow_thousands_of_abandoned_sessions_back_to_zero() {
     assert_eq!(metrics.open_sessions("xhr-polling"), 0);
     assert_eq!(metrics.open_sessions("websocket"), 0);
 
-    let scrape = conformance::http::fetch(&Target::parse(&metrics_url).unwrap(), &Request::get("/metrics"))
-        .await
-        .unwrap();
+    let scrape = conformance::http::fetch(
+        &Target::parse(&metrics_url).unwrap(),
+        &Request::get("/metrics"),
+    )
+    .await
+    .unwrap();
     assert_eq!(scrape.status(), 200);
     let text = scrape.text();
     for line in [
         "sockjs_sessions{mount=\"/churn\",transport=\"xhr-polling\"} 0",
         "sockjs_sessions{mount=\"/churn\",transport=\"websocket\"} 0",
-        &format!("sockjs_sessions_opened_total{{mount=\"/churn\",transport=\"xhr-polling\"}} {POLLED}"),
+        &format!(
+            "sockjs_sessions_opened_total{{mount=\"/churn\",transport=\"xhr-polling\"}} {POLLED}"
+        ),
         &format!("sockjs_sessions_closed_total{{mount=\"/churn\",code=\"1000\"}} {POLLED}"),
         &format!("sockjs_sessions_closed_total{{mount=\"/churn\",code=\"1002\"}} {SOCKETS}"),
     ] {
-        assert!(text.lines().any(|l| l == line), "no line {line:?} in:\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in:\n{text}"
+        );
     }
     assert!(text.contains("process_resident_memory_bytes "), "{text}");
 }

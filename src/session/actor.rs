@@ -382,7 +382,9 @@ impl ActixHandler<Incoming> for SessionActor {
 
     fn handle(&mut self, msg: Incoming, ctx: &mut Context<Self>) {
         self.metrics.messages_in.inc_by(msg.0.len() as u64);
-        self.metrics.bytes_in.inc_by(msg.0.iter().map(|m| m.len() as u64).sum());
+        self.metrics
+            .bytes_in
+            .inc_by(msg.0.iter().map(|m| m.len() as u64).sum());
         for text in msg.0 {
             if *self.state.phase() != super::Phase::Open {
                 break;

@@ -46,7 +46,10 @@ impl Inner {
         if self.len() >= limits.max_sessions {
             return Err(Refused::Full);
         }
-        let held = client.and_then(|c| self.per_client.get(&c)).copied().unwrap_or(0);
+        let held = client
+            .and_then(|c| self.per_client.get(&c))
+            .copied()
+            .unwrap_or(0);
         if held >= limits.max_per_client {
             return Err(Refused::ClientFull);
         }
@@ -80,7 +83,12 @@ pub struct Registry {
 impl Registry {
     /// A live HTTP session by id.
     pub fn find(&self, id: &str) -> Option<SessionHandle> {
-        self.inner.lock().sessions.get(id).filter(|h| h.is_connected()).cloned()
+        self.inner
+            .lock()
+            .sessions
+            .get(id)
+            .filter(|h| h.is_connected())
+            .cloned()
     }
 
     /// The live HTTP session `id`, or a new one from `create` if `client` is admitted.
@@ -139,7 +147,12 @@ impl Registry {
     /// Every session of the mount.
     pub fn all(&self) -> Vec<SessionHandle> {
         let inner = self.inner.lock();
-        inner.sessions.values().chain(inner.sockets.values()).cloned().collect()
+        inner
+            .sessions
+            .values()
+            .chain(inner.sockets.values())
+            .cloned()
+            .collect()
     }
 
     /// How many sessions the mount holds.
@@ -154,6 +167,11 @@ impl Registry {
 
     /// How many sessions `client` holds.
     pub fn held_by(&self, client: IpAddr) -> usize {
-        self.inner.lock().per_client.get(&client).copied().unwrap_or(0)
+        self.inner
+            .lock()
+            .per_client
+            .get(&client)
+            .copied()
+            .unwrap_or(0)
     }
 }
