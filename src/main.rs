@@ -70,6 +70,19 @@ struct Cli {
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, default_value_t = 5)]
     drain: u64,
+    /// Also serve STOMP over plain TCP at this address, e.g. 127.0.0.1:61613 (off unless
+    /// given). SockJS STOMP is always at /stomp.
+    #[arg(long)]
+    stomp_tcp: Option<String>,
+    /// A STOMP login as NAME:PASSCODE (repeat for several); default: none.
+    #[arg(long = "stomp-user")]
+    stomp_users: Vec<String>,
+    /// Refuse STOMP CONNECT frames without credentials.
+    #[arg(long)]
+    stomp_require_login: bool,
+    /// The STOMP heart-beat the server offers and asks for, in milliseconds (0: none).
+    #[arg(long, default_value_t = 10_000)]
+    stomp_heart_beat: u64,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -94,7 +107,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         session_binding: cli.session_binding,
         ..defaults
     };
-    let mounts = demo::mounts(&base)?;
+    let mut mounts = demo::mounts(&base)?;
+    let mut users = sockjs_server::stomp::Users::new();
+    for entry in &cli.stomp_users {
+        let (name, passcode) = entry
+            .split_once(':')
+            .ok_or("--stomp-user wants NAME:PASSCODE")?;
+        users = users.login(name, passcode);
+    }
+    let stomp = demo::stomp(
+        sockjs_server::stomp::StompConfig {
+            allow_anonymous: !cli.stomp_require_login,
+            heart_beat: (cli.stomp_heart_beat, cli.stomp_heart_beat),
+            ..Default::default()
+        },
+        users,
+    )?;
+    mounts.push(demo::stomp_mount(&base, &stomp)?);
+    let stomp_tcp = cli
+        .stomp_tcp
+        .as_deref()
+        .map(TcpListener::bind)
+        .transpose()?;
     let listener = TcpListener::bind(&cli.bind)?;
     let options = server::Options {
         workers: cli
@@ -114,12 +148,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sockjs-server listening on http://{}",
         listener.local_addr()?
     );
-    actix_web::rt::System::new().block_on(server::run(
-        listener,
-        mounts,
-        options,
-        server::signal(),
-    ))?;
+    actix_web::rt::System::new().block_on(async move {
+        if let Some(tcp) = stomp_tcp {
+            tcp.set_nonblocking(true)?;
+            log::info!("STOMP over TCP on {}", tcp.local_addr()?);
+            let tcp = tokio::net::TcpListener::from_std(tcp)?;
+            actix_web::rt::spawn(stomp.serve_tcp(tcp, std::future::pending()));
+        }
+        server::run(listener, mounts, options, server::signal()).await
+    })?;
     log::info!("stopped");
     Ok(())
 }
