@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs the real-client STOMP suites (stomp_node.mjs: @stomp/stompjs over sockjs-client and ws;
+# stomp_py.py: stomp.py over TCP and WebSocket) against a freshly built sockjs-server on
+# free 127.0.0.1 ports, with the STOMP TCP listener on. Installs nothing: expects
+# `npm ci --prefix tests/clients` and `pip install -r tests/clients/requirements.txt` done.
+# Exits non-zero if the build, the server or any case fails.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+STARTUP_TRIES=100   # x 0.1 s: how long the server may take to listen
+SUITE_TIMEOUT=300   # seconds per client suite
+
+if [ ! -d "$here/node_modules/@stomp/stompjs" ]; then
+  echo "run-stomp.sh: node deps missing; run: npm ci --prefix tests/clients" >&2
+  exit 2
+fi
+python3 -c 'import stomp' 2>/dev/null || {
+  echo "run-stomp.sh: stomp.py missing; run: pip install -r tests/clients/requirements.txt" >&2
+  exit 2
+}
+
+(cd "$root" && cargo build --release --bin sockjs-server)
+binary="$target/release/sockjs-server"
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+http_port="$(free_port)"
+tcp_port="$(free_port)"
+log="$(mktemp)"
+
+"$binary" --bind "127.0.0.1:$http_port" --stomp-tcp "127.0.0.1:$tcp_port" \
+  --stomp-user alice:pw --stomp-user bob:pw --stomp-heart-beat 1000 \
+  --static-dir /nonexistent --workers 2 >"$log" 2>&1 &
+server_pid=$!
+stop_server() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+}
+trap stop_server EXIT
+
+up=0
+for _ in $(seq "$STARTUP_TRIES"); do
+  if python3 -c "import socket,sys; [socket.create_connection(('127.0.0.1', p), 1).close() for p in ($http_port, $tcp_port)]" 2>/dev/null; then
+    up=1
+    break
+  fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+if [ "$up" != 1 ]; then
+  echo "run-stomp.sh: server did not start; its log:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+
+status=0
+timeout "$SUITE_TIMEOUT" node "$here/stomp_node.mjs" "http://127.0.0.1:$http_port" || status=1
+timeout "$SUITE_TIMEOUT" python3 "$here/stomp_py.py" "$tcp_port" "$http_port" || status=1
+if [ "$status" != 0 ]; then
+  echo "run-stomp.sh: a client suite failed; server log tail:" >&2
+  tail -n 50 "$log" >&2
+fi
+rm -f "$log"
+exit "$status"
