@@ -1,6 +1,7 @@
 //! STOMP over plain TCP (the `--stomp-tcp` listener): one task per connection reads bytes
-//! into a [`Connection`] and ticks it at its deadline; a writer task drains a queue bounded
-//! in bytes (`max_buffered_bytes`: past it the slow consumer gets an ERROR and is closed).
+//! into a [`Connection`](super::Connection) and ticks it at its deadline; a writer task
+//! drains a queue bounded in bytes (`max_buffered_bytes`: past it the slow consumer gets an
+//! ERROR and is closed).
 //!
 //! Must not: let a connection's failure reach another, or grow a queue without bound.
 
