@@ -226,3 +226,32 @@ fn a_connection_that_never_connects_is_closed_at_the_timeout() {
     assert_eq!(c.conn.tick(deadline - Duration::from_millis(1)), Flow::Open);
     assert_eq!(c.conn.tick(deadline), Flow::Closed);
 }
+
+proptest::proptest! {
+    #[test]
+    fn a_connection_never_panics_on_arbitrary_input(
+        chunks in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+                proptest::sample::select(vec![
+                    b"CONNECT\naccept-version:1.0,1.2\n\n\0".to_vec(),
+                    b"SUBSCRIBE\nid:1\ndestination:/queue/q\nack:client\n\n\0".to_vec(),
+                    b"SEND\ndestination:/queue/q\n\nx\0".to_vec(),
+                    b"BEGIN\ntransaction:t\n\n\0".to_vec(),
+                    b"ACK\nid:1\ntransaction:t\n\n\0".to_vec(),
+                    b"COMMIT\ntransaction:t\n\n\0".to_vec(),
+                    b"NACK\nid:2\n\n\0".to_vec(),
+                ]),
+            ],
+            0..12,
+        ),
+    ) {
+        let s = stomp();
+        let mut c = Client::new(&s);
+        for chunk in chunks {
+            let open = c.conn.receive(&chunk, c.t0) == Flow::Open;
+            proptest::prop_assert_eq!(open, !c.out.is_closed());
+        }
+        c.conn.closed();
+    }
+}

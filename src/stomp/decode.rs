@@ -155,7 +155,7 @@ impl Decoder {
         };
         let mut frame_bytes = self.buf.split_to(end + 1);
         frame_bytes.advance(head.body_start);
-        frame_bytes.truncate(end - head.body_start);
+        frame_bytes.truncate(end.saturating_sub(head.body_start));
         self.scan = 0;
         Ok(Some(Frame {
             command: head.command,
