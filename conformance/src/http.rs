@@ -84,6 +84,8 @@ impl Response {
 pub struct Conn {
     io: BufReader<TcpStream>,
     authority: String,
+    /// Bound for each read and write; [`READ_TIMEOUT`] unless changed.
+    timeout: Duration,
 }
 
 /// Renders bytes for an error message: long runs of one character are
@@ -134,7 +136,19 @@ impl Conn {
         Ok(Conn {
             io: BufReader::new(stream),
             authority: target.authority.clone(),
+            timeout: READ_TIMEOUT,
         })
+    }
+
+    /// Changes the bound of each later read and write (e.g. for a long poll).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// The connection itself, with any bytes already read past the last response (e.g. the
+    /// first WebSocket frames after a `101`).
+    pub fn into_inner(self) -> BufReader<TcpStream> {
+        self.io
     }
 
     /// Writes a request (head and body).
@@ -146,7 +160,7 @@ impl Conn {
     /// Writes raw bytes on the connection.
     pub async fn write_raw(&mut self, bytes: &[u8]) -> Result<(), String> {
         let w = self.io.get_mut();
-        timeout(READ_TIMEOUT, async {
+        timeout(self.timeout, async {
             w.write_all(bytes).await?;
             w.flush().await
         })
@@ -157,7 +171,7 @@ impl Conn {
 
     async fn line(&mut self) -> Result<String, String> {
         let mut buf = Vec::new();
-        let n = timeout(READ_TIMEOUT, self.io.read_until(b'\n', &mut buf))
+        let n = timeout(self.timeout, self.io.read_until(b'\n', &mut buf))
             .await
             .map_err(|_| "timed out waiting for a line from the server".to_string())?
             .map_err(|e| format!("read error: {e}"))?;
@@ -210,7 +224,7 @@ impl Conn {
         let mut buf = vec![0u8; n];
         let mut got = 0;
         while got < n {
-            let k = timeout(READ_TIMEOUT, self.io.read(&mut buf[got..]))
+            let k = timeout(self.timeout, self.io.read(&mut buf[got..]))
                 .await
                 .map_err(|_| {
                     format!(
@@ -233,7 +247,7 @@ impl Conn {
     /// One read: whatever is available (empty means the server closed).
     pub async fn read_some(&mut self) -> Result<Vec<u8>, String> {
         let mut buf = vec![0u8; 65536];
-        let k = timeout(READ_TIMEOUT, self.io.read(&mut buf))
+        let k = timeout(self.timeout, self.io.read(&mut buf))
             .await
             .map_err(|_| "timed out waiting for data".to_string())?
             .map_err(|e| format!("read error: {e}"))?;
@@ -246,7 +260,7 @@ impl Conn {
         let mut all = Vec::new();
         loop {
             let mut buf = vec![0u8; 65536];
-            let k = timeout(READ_TIMEOUT, self.io.read(&mut buf))
+            let k = timeout(self.timeout, self.io.read(&mut buf))
                 .await
                 .map_err(|_| {
                     format!(

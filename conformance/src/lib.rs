@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod http;
 pub mod request;
+pub mod split;
 pub mod stream;
 pub mod target;
 pub mod ws;
@@ -35,10 +36,41 @@ pub fn list(filter: Option<&str>) -> Vec<String> {
         .collect()
 }
 
+/// How a run goes.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Run only the checks whose `Class.name` contains this.
+    pub filter: Option<String>,
+    /// Print every request and its answer.
+    pub verbose: bool,
+    /// Print one line per check.
+    pub print: bool,
+    /// The server is behind a proxy: streaming bodies are split into frames by each
+    /// transport's delimiters instead of one frame per HTTP chunk, and checks of chunking
+    /// itself check the byte stream instead (chunk boundaries are hop-by-hop).
+    pub proxied: bool,
+}
+
 /// Runs the checks whose name contains `filter` against `target`, one after the other,
-/// printing one line per check when `print` is set.
+/// printing one line per check when `print` is set (direct mode: one frame per chunk).
 pub async fn run(target: Target, filter: Option<&str>, verbose: bool, print: bool) -> Report {
-    let ctx = Ctx { target, verbose };
+    let settings = Settings {
+        filter: filter.map(str::to_owned),
+        verbose,
+        print,
+        proxied: false,
+    };
+    run_with(target, &settings).await
+}
+
+/// Runs the checks [`Settings`] select against `target`, one after the other.
+pub async fn run_with(target: Target, settings: &Settings) -> Report {
+    let (filter, print) = (settings.filter.as_deref(), settings.print);
+    let ctx = Ctx {
+        target,
+        verbose: settings.verbose,
+        proxied: settings.proxied,
+    };
     let mut report = Report::default();
     for c in checks::all()
         .into_iter()

@@ -31,6 +31,10 @@ struct Args {
     /// Print each request and its answer
     #[arg(long)]
     verbose: bool,
+    /// The server is behind a reverse proxy: read streaming responses as byte streams split
+    /// by each transport's delimiters (a proxy re-chunks), not one frame per HTTP chunk
+    #[arg(long)]
+    proxied: bool,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -49,7 +53,13 @@ async fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let report = conformance::run(target, args.filter.as_deref(), args.verbose, true).await;
+    let settings = conformance::Settings {
+        filter: args.filter,
+        verbose: args.verbose,
+        print: true,
+        proxied: args.proxied,
+    };
+    let report = conformance::run_with(target, &settings).await;
     println!(
         "{} passed, {} failed",
         report.passed.len(),

@@ -1,8 +1,10 @@
-//! Streaming responses read one frame at a time: with chunked encoding a
-//! frame is one chunk; otherwise it is one read, or a known number of bytes
-//! when the caller knows what to expect.
+//! Streaming responses read one frame at a time. Direct (the default): with chunked encoding
+//! a frame is one chunk; otherwise it is one read, or a known number of bytes when the caller
+//! knows what to expect. Proxied ([`Stream::open_proxied`]): the body is read as a byte stream
+//! and split by the transport's own delimiters (`split.rs`), since a proxy re-chunks.
 
 use crate::http::{Conn, Head, Request, Target, printable};
+use crate::split::{Delimiters, Splitter};
 
 /// How the body of a streaming response is delimited.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -18,6 +20,8 @@ pub struct Stream {
     pub head: Head,
     conn: Conn,
     framing: Framing,
+    /// Set when frames are found by delimiters rather than by chunks.
+    splitter: Option<Splitter>,
 }
 
 impl Stream {
@@ -44,7 +48,22 @@ impl Stream {
             head,
             conn,
             framing,
+            splitter: None,
         })
+    }
+
+    /// As [`Stream::open`], but frames are split by the transport's delimiters (named by the
+    /// request path) whatever the chunking, as a client behind a proxy must. A path that names
+    /// no streaming transport is read as [`Stream::open`] reads it.
+    pub async fn open_proxied(target: &Target, req: &Request) -> Result<Stream, String> {
+        let mut s = Stream::open(target, req).await?;
+        s.splitter = Delimiters::for_path(&req.path).map(Splitter::new);
+        Ok(s)
+    }
+
+    /// Whether frames are split by delimiters (proxied mode).
+    pub fn is_proxied(&self) -> bool {
+        self.splitter.is_some()
     }
 
     pub fn status(&self) -> u16 {
@@ -59,6 +78,36 @@ impl Stream {
     }
 
     async fn read_frame(&mut self) -> Result<Option<Vec<u8>>, String> {
+        if self.splitter.is_some() {
+            return self.split_frame().await;
+        }
+        self.read_piece().await
+    }
+
+    /// The next delimited frame; bytes left after the last frame when the body ends are
+    /// returned as a frame of their own, so a check sees what came.
+    async fn split_frame(&mut self) -> Result<Option<Vec<u8>>, String> {
+        loop {
+            let Some(splitter) = self.splitter.as_mut() else {
+                return self.read_piece().await;
+            };
+            if let Some(frame) = splitter.next_frame() {
+                return Ok(Some(frame));
+            }
+            let piece = self.read_piece().await;
+            let Some(splitter) = self.splitter.as_mut() else {
+                return piece;
+            };
+            match piece? {
+                Some(bytes) => splitter.push(&bytes),
+                None if splitter.pending() == 0 => return Ok(None),
+                None => return Ok(Some(splitter.rest())),
+            }
+        }
+    }
+
+    /// One chunk, or one read for unchunked bodies; `None` at the end of the body.
+    async fn read_piece(&mut self) -> Result<Option<Vec<u8>>, String> {
         let data = match self.framing {
             Framing::Chunked => self.conn.read_chunk().await?,
             Framing::Length(0) => return Ok(None),
@@ -78,6 +127,20 @@ impl Stream {
     /// Reads the next frame and requires it to equal `expected`. For an
     /// unchunked body exactly `expected.len()` bytes are read.
     pub async fn expect_frame(&mut self, expected: &[u8]) -> Result<(), String> {
+        if self.splitter.is_some() {
+            let got = self
+                .split_frame()
+                .await
+                .map_err(|e| format!("{}: expected {}: {e}", self.label, printable(expected)))?
+                .ok_or_else(|| {
+                    format!(
+                        "{}: expected {}, the response ended",
+                        self.label,
+                        printable(expected)
+                    )
+                })?;
+            return self.compare(expected, &got);
+        }
         let got =
             match self.framing {
                 Framing::Chunked => self.conn.read_chunk().await.map_err(|e| {
@@ -90,6 +153,10 @@ impl Stream {
         if let Framing::Length(n) = self.framing {
             self.framing = Framing::Length(n.saturating_sub(got.len()));
         }
+        self.compare(expected, &got)
+    }
+
+    fn compare(&self, expected: &[u8], got: &[u8]) -> Result<(), String> {
         if got == expected {
             Ok(())
         } else {
@@ -97,7 +164,7 @@ impl Stream {
                 "{}: expected frame {}, got {}",
                 self.label,
                 printable(expected),
-                printable(&got)
+                printable(got)
             ))
         }
     }

@@ -89,11 +89,13 @@ pub fn all() -> Vec<Check> {
     v
 }
 
-/// What every check receives: where the server is, and verbosity.
+/// What every check receives: where the server is, verbosity, and whether a proxy stands
+/// between (then streams are split by delimiters, not chunks).
 #[derive(Clone, Debug)]
 pub struct Ctx {
     pub target: Target,
     pub verbose: bool,
+    pub proxied: bool,
 }
 
 /// A fresh random, uuid-shaped session id.
@@ -144,7 +146,11 @@ impl Ctx {
     }
     /// Opens a streaming response (reads only the head).
     pub async fn stream(&self, req: Request) -> Result<Stream, String> {
-        let s = Stream::open(&self.target, &req).await;
+        let s = if self.proxied {
+            Stream::open_proxied(&self.target, &req).await
+        } else {
+            Stream::open(&self.target, &req).await
+        };
         if self.verbose {
             match &s {
                 Ok(s) => println!("    {} -> {} (streaming)", s.label, s.status()),
