@@ -88,6 +88,15 @@ impl Handler for Flood {
             s.send("y".repeat(100));
         }
     }
+
+    fn on_closing(
+        &mut self,
+        _s: &SessionHandle,
+        reason: &sockjs_server::CloseReason,
+        _cause: sockjs_server::CloseCause,
+    ) -> Option<String> {
+        Some(format!("closing: {}", reason.code))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,8 +111,10 @@ async fn a_backlog_past_the_bound_closes_the_session_with_4500() {
     for path in [&flooded, &calm] {
         assert_eq!(client.poll(path).await, "o\n");
     }
-    // No receiver is attached: 50 x ~200 queued bytes pass the 2000-byte bound.
+    // No receiver is attached: 50 x ~200 queued bytes pass the 2000-byte bound. The backlog
+    // is dropped; the handler's last words, then the close frame, are what is left.
     assert_eq!(client.send(&flooded, r#"["50"]"#).await, 204);
+    assert_eq!(client.poll(&flooded).await, "a[\"closing: 4500\"]\n");
     assert_eq!(
         client.poll(&flooded).await,
         "c[4500,\"Send buffer overflow\"]\n"

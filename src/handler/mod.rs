@@ -16,6 +16,18 @@ pub trait Handler: 'static {
     /// A message from the client, in order.
     fn on_message(&mut self, session: &SessionHandle, message: String);
 
+    /// The server is about to close the session for a reason of its own (a slow consumer's
+    /// backlog past `max_buffered_bytes`, or shutdown): the text returned, if any, is the last
+    /// message the client gets, just before the close frame (STOMP sends an ERROR frame).
+    fn on_closing(
+        &mut self,
+        _session: &SessionHandle,
+        _reason: &CloseReason,
+        _cause: CloseCause,
+    ) -> Option<String> {
+        None
+    }
+
     /// The session closed; called once, after which no message arrives.
     fn on_close(&mut self, _session: &SessionHandle, _reason: &CloseReason, _cause: CloseCause) {}
 }

@@ -275,9 +275,27 @@ impl SessionActor {
                 now(),
                 CloseReason::INTERNAL_ERROR,
                 CloseCause::HandlerFailed,
+                None,
             );
             self.apply(out, ctx);
         }
+    }
+
+    /// A close the server decides (overflow, shutdown): the handler may leave last words,
+    /// queued before the close frame.
+    fn server_close(&mut self, reason: CloseReason, cause: CloseCause) -> Vec<Output> {
+        let mut last = None;
+        if *self.state.phase() == super::Phase::Open && !self.handler_failed {
+            let handle = self.handle.clone();
+            let handler = &mut self.handler;
+            match catch_unwind(AssertUnwindSafe(|| {
+                handler.on_closing(&handle, &reason, cause)
+            })) {
+                Ok(words) => last = words.map(Message::new),
+                Err(_) => self.handler_failed = true,
+            }
+        }
+        self.state.close(now(), reason, cause, last)
     }
 
     /// Keeps one timer armed for the state's deadline (re-armed only when it moves earlier;
@@ -412,8 +430,8 @@ impl ActixHandler<Send> for SessionActor {
                 pending
             );
             self.metrics.rejected(Limit::SendBuffer);
-            self.state
-                .close(now(), CloseReason::BUFFER_OVERFLOW, CloseCause::Overflow)
+            self.state.discard_backlog();
+            self.server_close(CloseReason::BUFFER_OVERFLOW, CloseCause::Overflow)
         } else {
             self.metrics.messages_out.inc();
             self.state.send(now(), msg.0).unwrap_or_default()
@@ -431,7 +449,10 @@ impl ActixHandler<Close> for SessionActor {
     type Result = ();
 
     fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
-        let out = self.state.close(now(), msg.0, msg.1);
+        let out = match msg.1 {
+            CloseCause::Application => self.state.close(now(), msg.0, msg.1, None),
+            cause => self.server_close(msg.0, cause),
+        };
         self.apply(out, ctx);
     }
 }

@@ -187,6 +187,8 @@ impl SessionState {
         }
         self.receiver = None;
         self.deadline = now + self.timing.disconnect;
+        // The connection broke mid-request: what was queued is in an undefined state.
+        self.discard_backlog();
         if !matches!(self.phase, Phase::Closed(_)) {
             self.enter_closed(reason, cause, &mut out);
         }
@@ -215,14 +217,33 @@ impl SessionState {
         Some(out)
     }
 
-    /// Closes the session: the attached receiver (if any) gets the close frame and ends, later
-    /// ones get it until the session expires. Closing a closed session does nothing.
-    pub fn close(&mut self, now: Instant, reason: CloseReason, cause: CloseCause) -> Vec<Output> {
+    /// Drops every queued message (a slow consumer's backlog).
+    pub fn discard_backlog(&mut self) {
+        self.outbox.clear();
+        self.outbox_bytes = 0;
+    }
+
+    /// Closes the session: queued messages, then the close frame, go to the attached receiver
+    /// (or the next ones), which then ends; later receivers get the close frame until the
+    /// session expires. `last`, if any, is queued first (a handler's last words, whatever
+    /// the bounds). Closing a closed session does nothing.
+    pub fn close(
+        &mut self,
+        now: Instant,
+        reason: CloseReason,
+        cause: CloseCause,
+        last: Option<Message>,
+    ) -> Vec<Output> {
         let mut out = Vec::new();
         if matches!(self.phase, Phase::Closed(_)) {
             return out;
         }
+        if let Some(last) = last {
+            self.outbox_bytes += last.cost();
+            self.outbox.push_back(last);
+        }
         self.enter_closed(reason.clone(), cause, &mut out);
+        self.flush(now, &mut out);
         if self.receiver.is_some() {
             self.end_with_close(now, reason, &mut out);
         }
@@ -255,8 +276,6 @@ impl SessionState {
     fn enter_closed(&mut self, reason: CloseReason, cause: CloseCause, out: &mut Vec<Output>) {
         let was_open = self.phase == Phase::Open;
         self.phase = Phase::Closed(reason.clone());
-        self.outbox.clear();
-        self.outbox_bytes = 0;
         if was_open {
             out.push(Output::Closed(reason, cause));
         }

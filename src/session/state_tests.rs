@@ -125,7 +125,7 @@ fn closing_sends_the_close_frame_and_later_receivers_get_it_again() {
     let t = Instant::now();
     let mut s = http(t);
     s.attach(t, 1, Framing::Xhr, STREAM).unwrap();
-    let out = s.close(t, CloseReason::GO_AWAY, CloseCause::Application);
+    let out = s.close(t, CloseReason::GO_AWAY, CloseCause::Application, None);
     assert_eq!(
         out,
         vec![
@@ -217,7 +217,7 @@ fn raw_mode_sends_bare_messages_and_no_protocol_frames() {
     let out = s.send(t, Message::new("hi \"there\"")).unwrap();
     assert_eq!(delivered(&out), vec!["hi \"there\""]);
     assert!(s.tick(t + HB).is_empty());
-    let out = s.close(t, CloseReason::GO_AWAY, CloseCause::Application);
+    let out = s.close(t, CloseReason::GO_AWAY, CloseCause::Application, None);
     assert!(out.contains(&Output::EndReceiver(Some(CloseReason::GO_AWAY))));
     assert!(delivered(&out).is_empty());
 }
@@ -227,7 +227,7 @@ fn sends_to_a_closed_session_are_refused() {
     let t = Instant::now();
     let mut s = http(t);
     s.attach(t, 1, Framing::Xhr, POLL).unwrap();
-    s.close(t, CloseReason::GO_AWAY, CloseCause::Application);
+    s.close(t, CloseReason::GO_AWAY, CloseCause::Application, None);
     assert_eq!(s.send(t, Message::new("late")), None);
 }
 
@@ -275,7 +275,7 @@ proptest! {
                     Some(out) => { sent.push(m); out }
                     None => vec![],
                 },
-                Event::Close => s.close(now, CloseReason::GO_AWAY, CloseCause::Application),
+                Event::Close => s.close(now, CloseReason::GO_AWAY, CloseCause::Application, None),
                 Event::Advance(ms) => { now += Duration::from_millis(ms); s.tick(now) }
             };
             for o in &out {
@@ -294,4 +294,23 @@ proptest! {
         prop_assert!(received.len() <= sent.len());
         prop_assert_eq!(&received[..], &sent[..received.len()]);
     }
+}
+
+#[test]
+fn messages_queued_before_a_close_are_delivered_before_the_close_frame() {
+    let t = Instant::now();
+    let mut s = http(t);
+    s.attach(t, 1, Framing::Xhr, POLL).unwrap();
+    s.send(t, Message::new("a")).unwrap();
+    s.close(
+        t,
+        CloseReason::GO_AWAY,
+        CloseCause::Application,
+        Some(Message::new("bye")),
+    );
+    let out = s.attach(t, 2, Framing::Xhr, STREAM).unwrap();
+    assert_eq!(
+        delivered(&out),
+        vec!["a[\"a\",\"bye\"]\n", "c[3000,\"Go away!\"]\n"]
+    );
 }
