@@ -2,7 +2,10 @@
 //! (`/stomp/websocket`) and SockJS-framed WebSocket sessions, including frames split across
 //! messages, several frames in one message, and delivery across transports.
 
+mod common;
 mod stomp_common;
+
+use common::client::Client;
 
 use conformance::ws::{Event, Ws};
 use sockjs_server::stomp::decode::{Decoder, Limits};
@@ -103,5 +106,64 @@ async fn sockjs_sessions_carry_several_frames_per_message_and_reach_tcp_clients(
     assert_eq!(
         (chat.get("sender"), &chat.body[..]),
         (Some("alice"), &b"hello lobby"[..])
+    );
+}
+
+#[actix_web::test]
+async fn a_slow_sockjs_consumer_gets_an_error_frame_before_the_overflow_close() {
+    let base = sockjs_server::Config {
+        max_buffered_bytes: 4_000,
+        ..sockjs_server::Config::default()
+    };
+    let server = StompServer::start_with(StompConfig::default(), &base);
+    let client = Client::new(&format!("http://{}", server.http));
+    let path = "/stomp/000/slowpoke";
+    assert_eq!(client.poll(path).await, "o\n");
+    let connect = "CONNECT\naccept-version:1.2\n\n\0";
+    let subscribe = "SUBSCRIBE\nid:0\ndestination:/topic/flood\nreceipt:s\n\n\0";
+    assert_eq!(
+        client.send(path, &sockjs_send(&[connect, subscribe])).await,
+        204
+    );
+    let answer = client.poll(path).await;
+    assert!(answer.contains("CONNECTED"), "{answer}");
+    // No receiver is attached while the server publishes past the bound.
+    for _ in 0..10 {
+        let _ = server
+            .stomp
+            .publish("/topic/flood", Vec::new(), "x".repeat(1_000));
+    }
+    let mut last = String::new();
+    for _ in 0..5 {
+        let answer = client.poll(path).await;
+        if answer.starts_with('c') {
+            assert_eq!(answer, "c[4500,\"Send buffer overflow\"]\n");
+            assert!(last.contains("ERROR\\nmessage:slow consumer"), "{last}");
+            return;
+        }
+        last = answer;
+    }
+    panic!("no close after the overflow; last answer {last}");
+}
+
+#[actix_web::test]
+async fn shutdown_sends_each_stomp_session_an_error_frame() {
+    let mut server = StompServer::start(StompConfig::default());
+    let url = format!("ws://{}/stomp/000/leaving/websocket", server.http);
+    let mut ws = Ws::connect(&url).await.unwrap();
+    ws.expect_text("o").await.unwrap();
+    let mut frames = Frames::new();
+    ws.send(&sockjs_send(&["CONNECT\naccept-version:1.2\n\n\0"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        frames.next(&mut ws, true).await.command.as_str(),
+        "CONNECTED"
+    );
+    server.begin_shutdown();
+    let error = frames.next(&mut ws, true).await;
+    assert_eq!(
+        (error.command.as_str(), error.get("message")),
+        ("ERROR", Some("server shutting down"))
     );
 }

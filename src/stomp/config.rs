@@ -14,8 +14,8 @@ pub struct StompConfig {
     /// Subscriptions one connection may hold. Past it: ERROR, then close. Default: 256.
     pub max_subscriptions: usize,
     /// Outgoing bytes queued for one TCP connection; past it the slow consumer gets an ERROR
-    /// and is closed. SockJS sessions are bounded by the mount's `max_buffered_bytes` (closed
-    /// with `c[4500,...]`). Default: 1 MiB.
+    /// and is closed. SockJS sessions are bounded by the mount's `max_buffered_bytes` instead
+    /// (an ERROR `message:slow consumer...`, then `c[4500,...]`). Default: 1 MiB.
     pub max_buffered_bytes: usize,
     /// Messages a `/queue/` holds while it has no subscriber ready; past it the oldest is
     /// dropped (RabbitMQ's `drop-head`). Default: 1000.

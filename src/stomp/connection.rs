@@ -158,6 +158,19 @@ impl Connection {
         }
     }
 
+    /// The transport is being closed for a reason of the server's own (a slow consumer,
+    /// shutdown): the ERROR frame to send as the last words; the connection is then closed.
+    /// `None` if it already was.
+    pub fn last_words(&mut self, error: &StompError) -> Option<Bytes> {
+        if matches!(self.phase, Phase::Closed) {
+            return None;
+        }
+        let version = self.version().unwrap_or(Version::V1_2);
+        let frame = error.frame(None).encode(version);
+        self.closed();
+        Some(frame)
+    }
+
     fn fail(&mut self, error: &StompError, receipt: Option<&str>) -> Flow {
         log::debug!("stomp connection {}: {}", self.serial, error);
         let version = self.version().unwrap_or(Version::V1_2);

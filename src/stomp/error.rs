@@ -72,6 +72,12 @@ pub enum StompError {
     /// The client reads too slowly: its outgoing buffer passed `max_buffered_bytes`.
     #[error("slow consumer: more than {0} bytes waiting to be sent")]
     SlowConsumer(usize),
+    /// A SockJS session's backlog passed the mount's `max_buffered_bytes`.
+    #[error("slow consumer: the session's backlog passed max_buffered_bytes")]
+    Overflow,
+    /// The server is shutting down.
+    #[error("server shutting down")]
+    ShuttingDown,
     /// The client stopped heart-beating.
     #[error("heart-beat timed out")]
     HeartBeatTimeout,

@@ -3,6 +3,9 @@
 //! reassembles them. STOMP heart-beats run on a task of the session's arbiter, woken when the
 //! connection's deadline moves; they are separate from the SockJS `h` frames.
 //!
+//! When the server closes a session for a reason of its own (a backlog past the mount's
+//! `max_buffered_bytes`, shutdown), the client's last message is an ERROR frame saying so.
+//!
 //! Must not: block, or outlive the session (the task is aborted on close and on drop).
 
 use std::cell::RefCell;
@@ -14,6 +17,7 @@ use tokio::sync::Notify;
 
 use super::Stomp;
 use super::connection::{Connection, Flow};
+use super::error::StompError;
 use super::message::{Outlet, Wire};
 use crate::handler::Handler;
 use crate::protocol::CloseReason;
@@ -133,6 +137,22 @@ impl Handler for StompSession {
         } else if moved {
             live.wake.notify_one();
         }
+    }
+
+    fn on_closing(
+        &mut self,
+        _session: &SessionHandle,
+        _reason: &CloseReason,
+        cause: CloseCause,
+    ) -> Option<String> {
+        let error = match cause {
+            CloseCause::Overflow => StompError::Overflow,
+            CloseCause::Shutdown => StompError::ShuttingDown,
+            _ => return None,
+        };
+        let live = self.live.as_ref()?;
+        let words = live.connection.try_borrow_mut().ok()?.last_words(&error)?;
+        String::from_utf8(words.to_vec()).ok()
     }
 
     fn on_close(&mut self, _session: &SessionHandle, _reason: &CloseReason, _cause: CloseCause) {

@@ -31,9 +31,14 @@ pub struct StompServer {
 impl StompServer {
     /// Starts with `config` and users alice/pw, bob/pw.
     pub fn start(config: StompConfig) -> StompServer {
+        StompServer::start_with(config, &Config::default())
+    }
+
+    /// Starts with `config`, the SockJS mount built from `base`, and users alice/pw, bob/pw.
+    pub fn start_with(config: StompConfig, base: &Config) -> StompServer {
         let users = Users::new().login("alice", "pw").login("bob", "pw");
         let stomp = demo::stomp(config, users).expect("stomp config");
-        let mount = demo::stomp_mount(&Config::default(), &stomp).expect("mount");
+        let mount = demo::stomp_mount(base, &stomp).expect("mount");
         let http = TcpListener::bind("127.0.0.1:0").expect("bind http");
         let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
         tcp.set_nonblocking(true).expect("nonblocking");
@@ -66,6 +71,15 @@ impl StompServer {
             stomp,
             stop: Some(stop),
             thread: Some(thread),
+        }
+    }
+}
+
+impl StompServer {
+    /// Starts the HTTP server's shutdown without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }
