@@ -1,6 +1,7 @@
 //! SockJS protocol 0.3.3 conformance suite, as a library: the checks, the raw HTTP/1.x and
 //! WebSocket clients they use, and a runner. `src/main.rs` is the command line over it; the
-//! server's own integration tests run it in-process.
+//! server's own integration tests run it in-process. [`torture`] is the adversarial suite and
+//! soak (`src/bin/torture.rs`).
 
 pub mod checks;
 pub mod http;
@@ -8,6 +9,7 @@ pub mod request;
 pub mod split;
 pub mod stream;
 pub mod target;
+pub mod torture;
 pub mod ws;
 
 use std::time::Duration;
