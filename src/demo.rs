@@ -10,17 +10,22 @@ use crate::transport::SockJs;
 pub const SUITE_RESPONSE_LIMIT: usize = 4096;
 
 /// `/echo`, `/close`, `/broadcast`, `/disabled_websocket_echo` and `/cookie_needed_echo`,
-/// each starting from `base` (its prefix is replaced). `/echo` gets the suite's response
-/// limit unless `base` changed the default.
+/// each starting from `base` (its prefix is replaced); `/echo` with the suite's response
+/// limit ([`SUITE_RESPONSE_LIMIT`]).
 pub fn mounts(base: &Config) -> Result<Vec<SockJs>, ConfigError> {
+    mounts_with(base, SUITE_RESPONSE_LIMIT)
+}
+
+/// [`mounts`], with `/echo`'s response limit given.
+pub fn mounts_with(base: &Config, echo_response_limit: usize) -> Result<Vec<SockJs>, ConfigError> {
     let at = |prefix: &str| Config {
         prefix: prefix.to_owned(),
         ..base.clone()
     };
-    let mut echo = at("/echo");
-    if echo.response_limit == Config::default().response_limit {
-        echo.response_limit = SUITE_RESPONSE_LIMIT;
-    }
+    let echo = Config {
+        response_limit: echo_response_limit,
+        ..at("/echo")
+    };
     let broadcast = Broadcast::new();
     Ok(vec![
         SockJs::new(echo, || Echo)?,

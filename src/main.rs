@@ -107,7 +107,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         session_binding: cli.session_binding,
         ..defaults
     };
-    let mut mounts = demo::mounts(&base)?;
+    let echo_limit = cli.response_limit.unwrap_or(demo::SUITE_RESPONSE_LIMIT);
+    let mut mounts = demo::mounts_with(&base, echo_limit)?;
     let mut users = sockjs_server::stomp::Users::new();
     for entry in &cli.stomp_users {
         let (name, passcode) = entry

@@ -22,7 +22,12 @@ pub fn decode_array(body: &[u8]) -> Result<Vec<String>, DecodeError> {
     if body.is_empty() {
         return Err(DecodeError::PayloadExpected);
     }
-    match serde_json::from_slice::<Value>(body) {
+    // Checking UTF-8 first and parsing a `&str` is several times faster than `from_slice`
+    // on non-ASCII text (serde_json re-validates every string it reads from bytes).
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(DecodeError::BrokenJson);
+    };
+    match serde_json::from_str::<Value>(text) {
         Ok(Value::Array(items)) => strings(items),
         Ok(_) => Err(DecodeError::PayloadExpected),
         Err(_) => Err(DecodeError::BrokenJson),

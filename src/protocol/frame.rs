@@ -9,9 +9,9 @@ use bytestring::ByteString;
 use super::quote::{quote, quote_into};
 
 /// The open frame, sent once when a session is established (`Protocol.test_simpleSession`).
-pub const OPEN: &[u8] = b"o";
+pub const OPEN: Bytes = Bytes::from_static(b"o");
 /// The heartbeat frame, sent every `heartbeat_delay` while a receiver is attached.
-pub const HEARTBEAT: &[u8] = b"h";
+pub const HEARTBEAT: Bytes = Bytes::from_static(b"h");
 
 /// A close code and reason, as carried by a `c[code,"reason"]` frame and a WebSocket close.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,11 +66,13 @@ impl CloseReason {
     }
 }
 
-/// One outgoing message: its text and its SockJS-quoted form, computed once and shared by
-/// every session it is sent to (cheap to clone).
+/// One outgoing message: its text, and its one-message `a[...]` frame (whose middle is the
+/// SockJS-quoted text), computed once and shared by every session it is sent to (cheap to
+/// clone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     text: ByteString,
+    frame: Bytes,
     quoted: Bytes,
 }
 
@@ -78,12 +80,22 @@ impl Message {
     /// Quotes `text` once.
     pub fn new(text: impl Into<ByteString>) -> Self {
         let text = text.into();
-        let mut quoted = String::with_capacity(text.len() + 2);
-        quote_into(&mut quoted, &text);
+        let mut frame = String::with_capacity(text.len() + 4);
+        frame.push_str("a[");
+        quote_into(&mut frame, &text);
+        frame.push(']');
+        let frame = Bytes::from(frame);
+        let quoted = frame.slice(2..frame.len() - 1);
         Message {
             text,
-            quoted: Bytes::from(quoted),
+            frame,
+            quoted,
         }
+    }
+
+    /// The `a[...]` frame of this message alone.
+    pub fn frame(&self) -> &Bytes {
+        &self.frame
     }
 
     /// The text as the application sent it (what raw WebSocket receivers get).
@@ -98,12 +110,16 @@ impl Message {
 
     /// Bytes this message holds while queued (its text and its quoted form).
     pub fn cost(&self) -> usize {
-        self.text.len() + self.quoted.len()
+        self.text.len() + self.frame.len()
     }
 }
 
 /// The `a[...]` frame for a batch of messages, in order.
 pub fn messages_frame<'a>(messages: impl IntoIterator<Item = &'a Message> + Clone) -> Bytes {
+    let mut iter = messages.clone().into_iter();
+    if let (Some(only), None) = (iter.next(), iter.next()) {
+        return only.frame.clone();
+    }
     let len: usize = messages
         .clone()
         .into_iter()

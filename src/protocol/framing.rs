@@ -33,8 +33,12 @@ pub enum Framing {
 }
 
 impl Framing {
-    /// Wraps one frame for the wire.
-    pub fn wrap(&self, frame: &[u8]) -> Bytes {
+    /// Wraps one frame for the wire (a WebSocket frame is passed through, not copied).
+    pub fn wrap(&self, frame: Bytes) -> Bytes {
+        if *self == Framing::WebSocket {
+            return frame;
+        }
+        let frame = &frame[..];
         match self {
             Framing::WebSocket => Bytes::copy_from_slice(frame),
             Framing::Xhr => concat(&[frame, b"\n"]),
@@ -101,13 +105,13 @@ mod tests {
 
     #[test]
     fn xhr_frames_end_with_a_newline() {
-        assert_eq!(&Framing::Xhr.wrap(b"o")[..], b"o\n");
+        assert_eq!(&Framing::Xhr.wrap(Bytes::from_static(b"o"))[..], b"o\n");
     }
 
     #[test]
     fn eventsource_frames_are_data_lines() {
         assert_eq!(
-            &Framing::EventSource.wrap(br#"a["x"]"#)[..],
+            &Framing::EventSource.wrap(Bytes::from_static(br#"a["x"]"#))[..],
             b"data: a[\"x\"]\r\n\r\n"
         );
     }
@@ -115,14 +119,16 @@ mod tests {
     #[test]
     fn htmlfile_frames_call_p_with_a_js_string() {
         assert_eq!(
-            &Framing::HtmlFile.wrap(br#"a["x"]"#)[..],
+            &Framing::HtmlFile.wrap(Bytes::from_static(br#"a["x"]"#))[..],
             b"<script>\np(\"a[\\\"x\\\"]\");\n</script>\r\n"
         );
     }
 
     #[test]
     fn htmlfile_frames_cannot_close_the_script_block() {
-        let wrapped = Framing::HtmlFile.wrap(br#"a["</script><script>alert(1)</script>"]"#);
+        let wrapped = Framing::HtmlFile.wrap(Bytes::from_static(
+            br#"a["</script><script>alert(1)</script>"]"#,
+        ));
         let text = std::str::from_utf8(&wrapped).unwrap();
         assert_eq!(text.matches("</script>").count(), 1, "{text}");
     }
@@ -132,7 +138,10 @@ mod tests {
         let framing = Framing::Jsonp {
             callback: "x".into(),
         };
-        assert_eq!(&framing.wrap(b"o")[..], b"/**/x(\"o\");\r\n");
+        assert_eq!(
+            &framing.wrap(Bytes::from_static(b"o"))[..],
+            b"/**/x(\"o\");\r\n"
+        );
     }
 
     #[test]

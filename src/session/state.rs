@@ -141,7 +141,7 @@ impl SessionState {
         limit: usize,
     ) -> Result<Vec<Output>, Bytes> {
         if self.receiver.is_some() {
-            return Err(framing.wrap(&CloseReason::ANOTHER_CONNECTION.frame()));
+            return Err(framing.wrap(CloseReason::ANOTHER_CONNECTION.frame()));
         }
         self.receiver = Some(Attached {
             token,
@@ -284,7 +284,7 @@ impl SessionState {
     /// Sends the close frame (framed mode) and ends the attached receiver.
     fn end_with_close(&mut self, now: Instant, reason: CloseReason, out: &mut Vec<Output>) {
         if self.mode == Mode::Framed && self.receiver.is_some() {
-            self.deliver(now, &reason.frame(), out);
+            self.deliver(now, reason.frame(), out);
         }
         if self.receiver.take().is_some() {
             out.push(Output::EndReceiver(Some(reason)));
@@ -299,7 +299,7 @@ impl SessionState {
         let batch = std::mem::take(&mut self.outbox);
         self.outbox_bytes = 0;
         match self.mode {
-            Mode::Framed => self.deliver(now, &frame::messages_frame(&batch), out),
+            Mode::Framed => self.deliver(now, frame::messages_frame(&batch), out),
             Mode::Raw => {
                 for message in batch {
                     if let Some(r) = &mut self.receiver {
@@ -312,7 +312,7 @@ impl SessionState {
     }
 
     /// Wraps and delivers one frame; ends the receiver once it has had its `limit` of bytes.
-    fn deliver(&mut self, now: Instant, frame: &[u8], out: &mut Vec<Output>) {
+    fn deliver(&mut self, now: Instant, frame: Bytes, out: &mut Vec<Output>) {
         let Some(r) = &mut self.receiver else { return };
         let wrapped = r.framing.wrap(frame);
         r.sent += wrapped.len();

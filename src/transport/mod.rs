@@ -268,7 +268,7 @@ impl SockJs {
             transport,
             peer: req.peer_addr(),
             client: http::client_ip(req, config),
-            headers: req.headers().clone(),
+            headers: http::owned_headers(req.headers()),
             timing: Timing {
                 heartbeat: config.heartbeat_delay,
                 disconnect: config.disconnect_delay,
