@@ -83,6 +83,34 @@ struct Cli {
     /// The STOMP heart-beat the server offers and asks for, in milliseconds (0: none).
     #[arg(long, default_value_t = 10_000)]
     stomp_heart_beat: u64,
+    /// Relay STOMP /topic/ and /queue/ to this broker (host:port, e.g. RabbitMQ's
+    /// 127.0.0.1:61613) instead of the in-memory broker, so that several nodes serve as one.
+    #[arg(long)]
+    broker_relay: Option<String>,
+    /// The relay's virtual host (the CONNECT host header).
+    #[arg(long, default_value = "/")]
+    relay_vhost: String,
+    /// The relay's login for client connections, NAME:PASSCODE (default: the broker's).
+    #[arg(long)]
+    relay_client_login: Option<String>,
+    /// The relay's login for its system connection, NAME:PASSCODE (default: the broker's).
+    #[arg(long)]
+    relay_system_login: Option<String>,
+    /// A destination prefix relayed to the broker (repeat; default /topic/ and /queue/;
+    /// RabbitMQ also knows /exchange/ and /amq/queue/).
+    #[arg(long = "relay-prefix")]
+    relay_prefixes: Vec<String>,
+    /// Seconds between two announcements of this node's users to the other nodes.
+    #[arg(long, default_value_t = 5.0)]
+    relay_registry_interval: f64,
+}
+
+/// `NAME:PASSCODE` as a pair.
+fn login(entry: &str, flag: &str) -> Result<(String, String), String> {
+    entry
+        .split_once(':')
+        .map(|(n, p)| (n.to_owned(), p.to_owned()))
+        .ok_or_else(|| format!("{flag} wants NAME:PASSCODE"))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -116,10 +144,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("--stomp-user wants NAME:PASSCODE")?;
         users = users.login(name, passcode);
     }
+    let relay = match &cli.broker_relay {
+        Some(address) => {
+            let mut relay = sockjs_server::stomp::RelayConfig::to(address.clone());
+            relay.virtual_host = cli.relay_vhost.clone();
+            if let Some(entry) = &cli.relay_client_login {
+                relay.client_login = Some(login(entry, "--relay-client-login")?);
+            }
+            if let Some(entry) = &cli.relay_system_login {
+                relay.system_login = Some(login(entry, "--relay-system-login")?);
+            }
+            if !cli.relay_prefixes.is_empty() {
+                relay.prefixes = cli.relay_prefixes.clone();
+            }
+            relay.registry_interval = Duration::try_from_secs_f64(cli.relay_registry_interval)?;
+            Some(relay)
+        }
+        None => None,
+    };
     let stomp = demo::stomp(
         sockjs_server::stomp::StompConfig {
             allow_anonymous: !cli.stomp_require_login,
             heart_beat: (cli.stomp_heart_beat, cli.stomp_heart_beat),
+            relay,
             ..Default::default()
         },
         users,
@@ -150,6 +197,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         listener.local_addr()?
     );
     actix_web::rt::System::new().block_on(async move {
+        stomp.start();
         if let Some(tcp) = stomp_tcp {
             tcp.set_nonblocking(true)?;
             log::info!("STOMP over TCP on {}", tcp.local_addr()?);

@@ -9,7 +9,10 @@ use bytes::Bytes;
 
 use super::auth::Principal;
 use super::broker::{Broker, Key};
+use super::command::DESTINATION;
 use super::destination::{Captures, DestinationError, Pattern, Target, USER_PREFIX, classify};
+use super::frame::{Command, Frame};
+use super::relay::{Relay, route};
 
 /// A SEND to an application destination.
 #[derive(Debug)]
@@ -45,6 +48,7 @@ pub struct AppContext<'a> {
     broker: &'a Broker,
     serial: u64,
     principal: &'a Principal,
+    relay: Option<&'a Relay>,
 }
 
 /// A handler's failure: the sender gets an ERROR with this text and is disconnected.
@@ -65,6 +69,23 @@ impl<'a> AppContext<'a> {
             broker,
             serial,
             principal,
+            relay: None,
+        }
+    }
+
+    /// The same context publishing through `relay` (the system connection) when given.
+    #[must_use]
+    pub(crate) fn relayed(mut self, relay: Option<&'a Relay>) -> Self {
+        self.relay = relay;
+        self
+    }
+
+    /// Sends through the relay's system connection; a failure is logged (the broker is away).
+    fn system_send(relay: &Relay, destination: &str, headers: Vec<(String, String)>, body: Bytes) {
+        let mut frame = Frame::new(Command::Send).header(DESTINATION, destination);
+        frame.headers.extend(headers);
+        if let Err(e) = relay.system_send(&frame.body(body)) {
+            log::warn!("stomp relay: server-side SEND to {destination} dropped: {e}");
         }
     }
 
@@ -75,6 +96,11 @@ impl<'a> AppContext<'a> {
 
     /// Sends to the sender's own `/user{path}` subscriptions (e.g. `path = /queue/reply`).
     pub fn reply(&self, path: &str, headers: Vec<(String, String)>, body: impl Into<Bytes>) {
+        if let Some(relay) = self.relay {
+            let session = relay.session_id(self.serial);
+            let target = route::user_target(path, &session);
+            return Self::system_send(relay, &target, headers, body.into());
+        }
         let message = self
             .broker
             .message(&own_destination(path), headers, body.into());
@@ -89,6 +115,14 @@ impl<'a> AppContext<'a> {
         headers: Vec<(String, String)>,
         body: impl Into<Bytes>,
     ) {
+        if let Some(relay) = self.relay {
+            let body = body.into();
+            for session in relay.sessions_of(name) {
+                let target = route::user_target(path, &session);
+                Self::system_send(relay, &target, headers.clone(), body.clone());
+            }
+            return;
+        }
         let message = self
             .broker
             .message(&own_destination(path), headers, body.into());
@@ -108,6 +142,13 @@ impl<'a> AppContext<'a> {
         headers: Vec<(String, String)>,
         body: impl Into<Bytes>,
     ) -> Result<(), DestinationError> {
+        if let Some(relay) = self.relay.filter(|r| r.relays(destination)) {
+            let mut frame = Frame::new(Command::Send).header(DESTINATION, destination);
+            frame.headers.extend(headers);
+            return relay
+                .system_send(&frame.body(body.into()))
+                .map_err(|e| DestinationError::Unavailable(e.to_string()));
+        }
         // No application prefix: a handler cannot call handlers.
         match classify(destination, "")? {
             Target::Topic(name) => {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::decode::Limits;
+use super::relay::RelayConfig;
 
 /// The STOMP service's options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,10 @@ pub struct StompConfig {
     pub allow_anonymous: bool,
     /// The CONNECTED `server` header. Default: `sockjs-server/{version}`.
     pub server_name: String,
+    /// Relay `/topic/`, `/queue/` (and other configured prefixes) to an external STOMP
+    /// broker instead of the in-memory one (see [`super::relay`]); `heart_beat` then does not
+    /// apply to client connections (client and broker agree their own). Default: `None`.
+    pub relay: Option<RelayConfig>,
 }
 
 impl Default for StompConfig {
@@ -58,6 +63,7 @@ impl Default for StompConfig {
             app_prefix: "/app".to_owned(),
             allow_anonymous: true,
             server_name: concat!("sockjs-server/", env!("CARGO_PKG_VERSION")).to_owned(),
+            relay: None,
         }
     }
 }
@@ -71,6 +77,9 @@ pub enum StompConfigError {
     /// The application prefix is not `/name` (no trailing slash).
     #[error("app_prefix {0:?} must start with '/' and not end with '/'")]
     AppPrefix(String),
+    /// The relay configuration cannot work.
+    #[error("{0}")]
+    Relay(String),
 }
 
 impl StompConfig {
@@ -93,6 +102,9 @@ impl StompConfig {
             if zero {
                 return Err(StompConfigError::Zero(name));
             }
+        }
+        if let Some(problem) = self.relay.as_ref().and_then(RelayConfig::problem) {
+            return Err(StompConfigError::Relay(problem));
         }
         let p = &self.app_prefix;
         if !p.starts_with('/') || p.ends_with('/') {

@@ -24,6 +24,7 @@ use super::error::{RECEIPT_ID, StompError};
 use super::frame::{Command, Frame, Version};
 use super::heartbeat::{self, Clock, EOL};
 use super::message::{Outlet, Wire};
+use super::relay::session::{Context as RelayContext, Relayed, Step};
 
 /// The CONNECTED header with the agreed version (1.2 "CONNECTED Frame").
 pub const VERSION: &str = "version";
@@ -51,6 +52,12 @@ enum Phase {
         version: Version,
         principal: Principal,
     },
+    /// Connected through the broker relay.
+    Relayed {
+        version: Version,
+        principal: Principal,
+        relayed: Relayed,
+    },
     Closed,
 }
 
@@ -69,6 +76,8 @@ pub struct Connection {
     phase: Phase,
     clock: Option<Clock>,
     transactions: HashMap<String, Vec<Pending>>,
+    /// Whether the current input relayed a frame (else the broker gets a heart-beat).
+    relayed_any: bool,
 }
 
 impl Connection {
@@ -90,6 +99,7 @@ impl Connection {
             phase: Phase::AwaitingConnect { deadline },
             clock: None,
             transactions: HashMap::new(),
+            relayed_any: false,
         }
     }
 
@@ -102,6 +112,7 @@ impl Connection {
             clock.received(now);
         }
         self.decoder.push(bytes);
+        self.relayed_any = false;
         loop {
             match self.decoder.next_frame() {
                 Ok(Some(frame)) => {
@@ -113,7 +124,14 @@ impl Connection {
                         return Flow::Closed;
                     }
                 }
-                Ok(None) => return Flow::Open,
+                Ok(None) => {
+                    if let Phase::Relayed { relayed, .. } = &self.phase
+                        && !self.relayed_any
+                    {
+                        relayed.heartbeat();
+                    }
+                    return Flow::Open;
+                }
                 Err(e) => return self.fail(&e.into(), None),
             }
         }
@@ -146,13 +164,16 @@ impl Connection {
         match &self.phase {
             Phase::AwaitingConnect { deadline } => Some(*deadline),
             Phase::Connected { .. } => self.clock.and_then(|c| c.next()),
-            Phase::Closed => None,
+            Phase::Relayed { .. } | Phase::Closed => None,
         }
     }
 
     /// The transport went away: subscriptions end, unacked queue messages are redelivered.
     pub fn closed(&mut self) {
         if !matches!(self.phase, Phase::Closed) {
+            if let (Phase::Relayed { .. }, Some(relay)) = (&self.phase, &self.shared.relay) {
+                relay.leave(self.serial);
+            }
             self.phase = Phase::Closed;
             self.shared.broker.leave(self.serial);
         }
@@ -187,7 +208,7 @@ impl Connection {
 
     fn version(&self) -> Option<Version> {
         match &self.phase {
-            Phase::Connected { version, .. } => Some(*version),
+            Phase::Connected { version, .. } | Phase::Relayed { version, .. } => Some(*version),
             _ => None,
         }
     }
@@ -198,6 +219,9 @@ impl Connection {
     }
 
     fn handle(&mut self, frame: Frame, now: Instant) -> Result<(), StompError> {
+        if matches!(self.phase, Phase::Relayed { .. }) {
+            return self.relay(frame);
+        }
         let Request { receipt, command } =
             command::parse(frame, self.version().unwrap_or(Version::V1_2))?;
         let disconnect = command == ClientCommand::Disconnect;
@@ -206,7 +230,7 @@ impl Connection {
                 return self.connect(connect, now);
             }
             (ClientCommand::Connect(_), _) => return Err(StompError::AlreadyConnected),
-            (_, Phase::AwaitingConnect { .. } | Phase::Closed) => {
+            (_, Phase::AwaitingConnect { .. } | Phase::Closed | Phase::Relayed { .. }) => {
                 return Err(StompError::NotConnected);
             }
             (command, Phase::Connected { .. }) => self.apply(command)?,
@@ -238,6 +262,23 @@ impl Connection {
             },
             None => return Err(AuthError::LoginRequired.into()),
         };
+        self.decoder.set_version(version);
+        if let Some(relay) = &self.shared.relay {
+            let relayed = Relayed::open(
+                relay,
+                self.serial,
+                &principal,
+                &connect.headers,
+                Arc::clone(&self.outlet),
+                version,
+            )?;
+            self.phase = Phase::Relayed {
+                version,
+                principal,
+                relayed,
+            };
+            return Ok(());
+        }
         let mut connected = Frame::new(Command::Connected).header(VERSION, version.as_str());
         if version > Version::V1_0 {
             let (sx, sy) = config.heart_beat;
@@ -255,7 +296,6 @@ impl Connection {
             version,
             Arc::clone(&self.outlet),
         );
-        self.decoder.set_version(version);
         self.phase = Phase::Connected { version, principal };
         self.reply(connected);
         Ok(())
@@ -311,6 +351,40 @@ impl Connection {
         Ok(())
     }
 
+    fn relay(&mut self, frame: Frame) -> Result<(), StompError> {
+        let shared = Arc::clone(&self.shared);
+        let (
+            Some(relay),
+            Phase::Relayed {
+                version,
+                principal,
+                relayed,
+            },
+        ) = (&shared.relay, &mut self.phase)
+        else {
+            return Err(StompError::NotConnected);
+        };
+        let context = RelayContext {
+            shared: &shared,
+            relay,
+            serial: self.serial,
+            principal,
+            version: *version,
+        };
+        match relayed.handle(frame, &context)? {
+            Step::Relayed => self.relayed_any = true,
+            Step::Local(receipt) => {
+                if let Some(receipt) = receipt {
+                    self.reply(Frame::new(Command::Receipt).header(RECEIPT_ID, receipt));
+                }
+            }
+            Step::Finish => {
+                self.finish();
+            }
+        }
+        Ok(())
+    }
+
     fn ack(&mut self, ack: Ack, nack: bool) -> Result<(), StompError> {
         match ack.transaction.clone() {
             Some(tx) => self.buffer(&tx, Pending::Ack(ack, nack)),
@@ -336,7 +410,7 @@ impl Connection {
 
     fn principal(&self) -> Result<&Principal, StompError> {
         match &self.phase {
-            Phase::Connected { principal, .. } => Ok(principal),
+            Phase::Connected { principal, .. } | Phase::Relayed { principal, .. } => Ok(principal),
             _ => Err(StompError::NotConnected),
         }
     }

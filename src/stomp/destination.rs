@@ -20,6 +20,9 @@ pub enum DestinationError {
     /// `/user/queue/...` without a user name.
     #[error("destination {0:?} cannot be used with {1}")]
     WrongUse(String, &'static str),
+    /// The broker relay cannot take a server-side SEND now.
+    #[error("cannot publish: {0}")]
+    Unavailable(String),
 }
 
 /// What a destination names.

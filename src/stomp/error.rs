@@ -78,6 +78,9 @@ pub enum StompError {
     /// The server is shutting down.
     #[error("server shutting down")]
     ShuttingDown,
+    /// The broker relay failed (broker gone, slow or refusing).
+    #[error("{0}")]
+    Relay(super::relay::RelayError),
     /// The client stopped heart-beating.
     #[error("heart-beat timed out")]
     HeartBeatTimeout,

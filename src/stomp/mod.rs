@@ -26,6 +26,8 @@
 //! - [`broker`], [`message`]: the in-memory broker and encode-once MESSAGE frames.
 //! - [`destination`], [`app`], [`auth`]: destination rules, `/app` handlers, auth seams.
 //! - [`sockjs`], [`tcp`]: the two transports driving [`connection::Connection`].
+//! - [`relay`]: the broker relay to RabbitMQ (or any STOMP broker), instead of [`broker`],
+//!   when [`StompConfig::relay`] is set: several nodes then serve as one.
 //! - [`config`], [`error`]: named limits; the one error-to-ERROR-frame table.
 
 pub mod app;
@@ -40,6 +42,7 @@ pub mod error;
 pub mod frame;
 pub mod heartbeat;
 pub mod message;
+pub mod relay;
 pub mod sockjs;
 pub mod tcp;
 
@@ -58,6 +61,7 @@ pub use connection::{Connection, Flow};
 pub use error::StompError;
 pub use frame::{Command, Frame, Version};
 pub use message::{Outlet, Wire};
+pub use relay::{Relay, RelayConfig};
 
 use crate::config::{Config, ConfigError};
 use crate::transport::SockJs;
@@ -71,6 +75,7 @@ pub const WEBSOCKET_PROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp
 pub(crate) struct Shared {
     pub(crate) config: StompConfig,
     pub(crate) broker: Broker,
+    pub(crate) relay: Option<Relay>,
     pub(crate) router: Router,
     pub(crate) authenticator: Box<dyn Authenticator>,
     pub(crate) authorizer: Box<dyn Authorizer>,
@@ -136,9 +141,11 @@ impl StompBuilder {
             max_queue_messages: self.config.max_queue_messages,
             max_unacked: self.config.max_unacked,
         };
+        let relay = (self.config.relay.clone()).map(|r| Relay::new(r, self.config.limits));
         Ok(Stomp(Arc::new(Shared {
             config: self.config,
             broker: Broker::new(limits),
+            relay,
             router: self.router,
             authenticator: self.authenticator,
             authorizer: self.authorizer,
@@ -183,8 +190,22 @@ impl Stomp {
         peer: Option<SocketAddr>,
         now: Instant,
     ) -> Connection {
+        self.start();
         let serial = self.0.next_serial.fetch_add(1, Ordering::Relaxed);
         Connection::new(Arc::clone(&self.0), outlet, serial, peer, now)
+    }
+
+    /// The broker relay, when configured.
+    pub fn relay(&self) -> Option<&Relay> {
+        self.0.relay.as_ref()
+    }
+
+    /// Starts what runs in the background (the relay's system connection) on the current
+    /// tokio runtime; also done by the first connection. A no-op without a relay.
+    pub fn start(&self) {
+        if let Some(relay) = &self.0.relay {
+            relay.start();
+        }
     }
 
     /// Publishes from the server side to `/topic/...`, `/queue/...` or `/user/{name}/...`.
@@ -202,6 +223,8 @@ impl Stomp {
             anonymous: false,
         };
         // Serial 0 is never a connection's: a reply from here reaches nobody.
-        AppContext::new(&self.0.broker, 0, &system).publish(destination, headers, body)
+        AppContext::new(&self.0.broker, 0, &system)
+            .relayed(self.0.relay.as_ref())
+            .publish(destination, headers, body)
     }
 }

@@ -1,0 +1,208 @@
+//! What a connected client's frames become in relay mode: destinations under the relay
+//! prefixes go to its broker [`Leg`] as they are; `/app` SENDs run the local handlers;
+//! `/user/{name}/...` SENDs become one SEND per session of `name` on any node;
+//! `/user/queue/x` SUBSCRIBEs become the session's own broker queue. ACK, NACK,
+//! transactions, UNSUBSCRIBE and DISCONNECT are relayed.
+//!
+//! Owns: the per-frame relay decision. Must not: do I/O itself (the leg does).
+
+use std::sync::Arc;
+
+use super::leg::Leg;
+use super::route::{self, OWN_QUEUE_HEADERS};
+use super::{Relay, RelayError};
+use crate::stomp::Shared;
+use crate::stomp::app::AppContext;
+use crate::stomp::auth::{Action, Principal};
+use crate::stomp::command::{self, ClientCommand, DESTINATION, RECEIPT, Request};
+use crate::stomp::destination::{DestinationError, QUEUE_PREFIX, Target, classify};
+use crate::stomp::error::StompError;
+use crate::stomp::frame::{Frame, Version};
+use crate::stomp::message::Outlet;
+
+/// What became of a client frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Relayed: the broker answers any receipt.
+    Relayed,
+    /// Handled here (or not relayed): answer the receipt, if any, locally.
+    Local(Option<String>),
+    /// End the connection now.
+    Finish,
+}
+
+/// What a frame is judged against.
+pub(crate) struct Context<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) relay: &'a Relay,
+    pub(crate) serial: u64,
+    pub(crate) principal: &'a Principal,
+    pub(crate) version: Version,
+}
+
+impl Context<'_> {
+    fn authorize(&self, action: Action, destination: &str) -> Result<(), StompError> {
+        let allowed = self
+            .shared
+            .authorizer
+            .allows(self.principal, action, destination);
+        allowed
+            .then_some(())
+            .ok_or_else(|| StompError::Forbidden(destination.to_owned()))
+    }
+}
+
+/// A connected client's relay state.
+pub(crate) struct Relayed {
+    leg: Leg,
+    session: String,
+}
+
+impl Relayed {
+    /// Opens the broker leg for a client whose CONNECT had `headers`.
+    pub(crate) fn open(
+        relay: &Relay,
+        serial: u64,
+        principal: &Principal,
+        headers: &[(String, String)],
+        outlet: Arc<dyn Outlet>,
+        version: Version,
+    ) -> Result<Relayed, StompError> {
+        let config = &relay.inner().config;
+        let client = Frame {
+            command: crate::stomp::frame::Command::Connect,
+            headers: headers.to_vec(),
+            body: bytes::Bytes::new(),
+        };
+        let login = config
+            .client_login
+            .as_ref()
+            .map(|(l, p)| (l.as_str(), p.as_str()));
+        let connect = route::broker_connect(&client, &config.virtual_host, login);
+        let leg = Leg::open(
+            relay.inner(),
+            &connect,
+            principal.name.clone(),
+            outlet,
+            version,
+        )?;
+        relay.join(serial, &principal.name);
+        Ok(Relayed {
+            leg,
+            session: relay.session_id(serial),
+        })
+    }
+
+    /// A heart-beat to the broker in lieu of client bytes that relayed nothing.
+    pub(crate) fn heartbeat(&self) {
+        self.leg.heartbeat();
+    }
+
+    fn relay(&self, frame: &Frame, version: Version) -> Result<Step, StompError> {
+        self.leg.send(frame, version)?;
+        Ok(Step::Relayed)
+    }
+
+    /// Handles one client frame.
+    pub(crate) fn handle(&mut self, frame: Frame, cx: &Context<'_>) -> Result<Step, StompError> {
+        let Request { receipt, command } = command::parse(frame.clone(), cx.version)?;
+        match command {
+            ClientCommand::Connect(_) => Err(StompError::AlreadyConnected),
+            ClientCommand::Disconnect => {
+                self.leg.send(&frame, cx.version)?;
+                match receipt {
+                    Some(_) => {
+                        self.leg.disconnecting();
+                        Ok(Step::Relayed)
+                    }
+                    None => Ok(Step::Finish),
+                }
+            }
+            ClientCommand::Send(send) => {
+                cx.authorize(Action::Send, &send.destination)?;
+                self.send(frame, &send.destination, receipt, cx)
+            }
+            ClientCommand::Subscribe(subscribe) => {
+                cx.authorize(Action::Subscribe, &subscribe.destination)?;
+                self.subscribe(frame, &subscribe.destination, &subscribe.id, cx)
+            }
+            ClientCommand::Unsubscribe(id) => {
+                self.leg.unsubscribed(&id);
+                self.relay(&frame, cx.version)
+            }
+            _ => self.relay(&frame, cx.version),
+        }
+    }
+
+    fn send(
+        &self,
+        frame: Frame,
+        destination: &str,
+        receipt: Option<String>,
+        cx: &Context<'_>,
+    ) -> Result<Step, StompError> {
+        if cx.relay.relays(destination) {
+            return self.relay(&frame, cx.version);
+        }
+        let shared = cx.shared;
+        match classify(destination, &shared.config.app_prefix)? {
+            Target::App(path) => {
+                let context = AppContext::new(&shared.broker, cx.serial, cx.principal)
+                    .relayed(Some(cx.relay));
+                match shared
+                    .router
+                    .dispatch(path, &frame.headers, &frame.body, &context)
+                {
+                    Some(result) => result.map_err(|e| StompError::App(e.0))?,
+                    None => return Err(StompError::NoHandler(destination.to_owned())),
+                }
+            }
+            Target::User(name, path) => {
+                let frame = route::without_header(frame, RECEIPT);
+                for session in cx.relay.sessions_of(name) {
+                    let target = route::user_target(path, &session);
+                    self.leg.send(
+                        &route::with_header(frame.clone(), DESTINATION, &target),
+                        cx.version,
+                    )?;
+                }
+            }
+            Target::Own(_) | Target::Topic(_) | Target::Queue(_) => {
+                return Err(DestinationError::WrongUse(destination.to_owned(), "SEND").into());
+            }
+        }
+        Ok(Step::Local(receipt))
+    }
+
+    fn subscribe(
+        &self,
+        frame: Frame,
+        destination: &str,
+        id: &str,
+        cx: &Context<'_>,
+    ) -> Result<Step, StompError> {
+        if cx.relay.relays(destination) {
+            return self.relay(&frame, cx.version);
+        }
+        match classify(destination, &cx.shared.config.app_prefix)? {
+            Target::Own(path) => {
+                let own = route::own_destination(path, &self.session);
+                let mut frame = route::with_header(frame, DESTINATION, &own);
+                if path.starts_with(QUEUE_PREFIX) {
+                    for (name, value) in OWN_QUEUE_HEADERS {
+                        frame = route::with_header(frame, name, value);
+                    }
+                }
+                self.leg.own_subscription(id, destination);
+                self.relay(&frame, cx.version)
+            }
+            _ => Err(DestinationError::WrongUse(destination.to_owned(), "SUBSCRIBE").into()),
+        }
+    }
+}
+
+impl From<RelayError> for StompError {
+    fn from(e: RelayError) -> Self {
+        StompError::Relay(e)
+    }
+}
