@@ -2,12 +2,20 @@
 // The browser matrix: headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // runs sockjs-client against a SockJS server, one forced transport at a time.
 //
+// Then the STOMP cases (stomp.js): @stomp/stompjs over sockjs-client, alice and bob in two tabs.
+//
 // Usage: node matrix.js --url BASE_URL --www DIR [--label NAME] [--screenshot FILE]
+//                       [--stomp-screenshot FILE] [--stomp-brokers N]
 //   BASE_URL  where the server (or a proxy in front of it) answers, e.g. http://127.0.0.1:8080;
 //             it must serve DIR at / (run.sh --prepare writes DIR) so the same-origin page exists.
-//   DIR       the page directory: matrix.html, sockjs.min.js, index.html (the demo page).
+//   DIR       the page directory: matrix.html, stomp.html, sockjs.min.js, stomp.umd.min.js,
+//             index.html (the demo page).
 //   NAME      a label printed on every line (direct, nginx, apache, ...).
-//   FILE      where the demo page screenshot goes (skipped when not given).
+//   FILE      where the demo page screenshots go (echo console, STOMP chat room; each skipped
+//             when not given).
+//   N         brokers behind BASE_URL (default 1); above 1 (several nodes behind a balancer,
+//             each with its own in-memory broker) the STOMP cases where one tab must hear the
+//             other are printed as "skip" lines and not counted.
 // Every case prints one line; the last line is "N passed, M failed"; exit 1 on any failure.
 'use strict';
 
@@ -15,11 +23,14 @@ const fs = require('fs');
 const http = require('http');
 const path = require('path');
 const { chromium } = require('playwright-core');
+const { runStomp, stompDemo } = require('./stomp');
 
 const TRANSPORTS = [
   'websocket', 'xhr-streaming', 'xhr-polling', 'eventsource',
   'iframe-eventsource', 'iframe-htmlfile', 'iframe-xhr-polling', 'jsonp-polling',
 ];
+// STOMP runs over the websocket and one HTTP streaming fallback.
+const STOMP_TRANSPORTS = ['websocket', 'xhr-streaming'];
 const CASE_TIMEOUT_MS = 60000; // a hard cap per case on top of the page's own waits
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
@@ -27,7 +38,7 @@ function parseArgs(argv) {
   const args = { label: 'direct' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
-    if (!['url', 'www', 'label', 'screenshot'].includes(key) || argv[i + 1] === undefined) {
+    if (!['url', 'www', 'label', 'screenshot', 'stomp-screenshot', 'stomp-brokers'].includes(key) || argv[i + 1] === undefined) {
       throw new Error('bad argument ' + argv[i] + ' (see the usage at the top of matrix.js)');
     }
     args[key] = argv[i + 1];
@@ -109,30 +120,48 @@ async function main() {
   const context = await browser.newContext();
   let passed = 0;
   let failed = 0;
+  const sharedBroker = Number(args['stomp-brokers'] || 1) === 1;
   const report = (name, started, result) => {
     const secs = ((Date.now() - started) / 1000).toFixed(1);
+    if (result.skip) { console.log('skip ' + args.label + ' ' + name + ': ' + result.skip); return; }
     if (result.ok) passed++; else failed++;
     console.log((result.ok ? 'ok   ' : 'FAIL ') + args.label + ' ' + name + ' (' + secs + 's)' +
       (result.ok ? '' : ': ' + result.error + (result.log ? ' log=' + JSON.stringify(result.log.slice(-4)) : '')));
   };
   try {
     const origins = [
-      ['same-origin', args.url + '/matrix.html'],
-      ['cross-origin', pagesUrl + '/matrix.html'],
+      ['same-origin', args.url],
+      ['cross-origin', pagesUrl],
     ];
-    for (const [origin, pageUrl] of origins) {
+    for (const [origin, pages] of origins) {
       for (const transport of TRANSPORTS) {
         for (const fn of ['echoCase', 'closeCase']) {
           const started = Date.now();
-          const result = await runCase(context, pageUrl, fn, args.url, transport);
+          const result = await runCase(context, pages + '/matrix.html', fn, args.url, transport);
           report(origin + ' ' + transport + ' ' + (fn === 'echoCase' ? 'echo' : 'close'), started, result);
         }
+      }
+    }
+    for (const [origin, pages] of origins) {
+      for (const transport of STOMP_TRANSPORTS) {
+        await runStomp(context, {
+          base: args.url, pageUrl: pages + '/stomp.html', transport, prefix: origin + ' stomp ' + transport, report, sharedBroker,
+        });
       }
     }
     if (args.screenshot) {
       const started = Date.now();
       const result = await screenshotDemo(context, args.url, args.url + '/sockjs.min.js', args.screenshot);
       report('demo page screenshot ' + path.relative(process.cwd(), args.screenshot), started, result);
+    }
+    if (args['stomp-screenshot']) {
+      const file = args['stomp-screenshot'];
+      const started = Date.now();
+      const result = await stompDemo(context, {
+        base: args.url, pageUrl: args.url + '/stomp.html', file,
+        clientUrl: args.url + '/sockjs.min.js', stompUrl: args.url + '/stomp.umd.min.js', sharedBroker,
+      });
+      report('demo page STOMP chat screenshot ' + path.relative(process.cwd(), file), started, result);
     }
   } finally {
     await browser.close().catch(() => {});

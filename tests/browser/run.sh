@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Browser matrix: headless Chromium + sockjs-client against sockjs-server, every transport,
-# page served same-origin (by the server) and cross-origin (by matrix.js on another port).
+# page served same-origin (by the server) and cross-origin (by matrix.js on another port);
+# then STOMP (@stomp/stompjs over sockjs-client, alice and bob in two tabs) at /stomp.
 #
 # Usage (from anywhere; needs /usr/bin/chromium, `npm ci` done in tests/browser, and a release
 # build of sockjs-server):
 #   tests/browser/run.sh                      start target/release/sockjs-server on a free port
-#                                             with --static-dir target/browser/www and run the
+#                                             with --static-dir target/browser/www and the
+#                                             STOMP users and heart-beat below, and run the
 #                                             matrix against it ("direct")
 #   tests/browser/run.sh --prepare            only (re)write target/browser/www and print its path
 #   tests/browser/run.sh --url URL [--label NAME]
 #                                             run the matrix against a server already answering
 #                                             at URL (e.g. through a proxy); that server must
 #                                             serve target/browser/www at / (see --prepare) and
-#                                             use a --sockjs-url pointing at its sockjs.min.js
-# Environment: SOCKJS_SERVER (binary, default target/release/sockjs-server).
+#                                             use a --sockjs-url pointing at its sockjs.min.js,
+#                                             and $STOMP_FLAGS (see below) for the STOMP cases
+# Environment: SOCKJS_SERVER (binary, default target/release/sockjs-server);
+#              STOMP_BROKERS (nodes with their own in-memory broker behind URL; default 1,
+#              but 2 for --label two-nodes, deploy/test-proxies.sh part 3): above 1 the STOMP
+#              cases where one tab must hear the other are printed as skipped.
 # Output: one line per case, then "N passed, M failed"; exit status non-zero on any failure.
-# The demo page screenshot goes to target/browser/demo-NAME.png.
+# The demo page screenshots go to target/browser/demo-NAME.png (echo console) and
+# target/browser/demo-stomp-NAME.png (STOMP chat room).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,17 +30,22 @@ root="$(cd "$here/../.." && pwd)"
 www="$root/target/browser/www"
 server_bin="${SOCKJS_SERVER:-$root/target/release/sockjs-server}"
 
-# target/browser/www = the demo page(s) from static/ + the matrix page + the local client bundle.
+# The server flags the STOMP cases (stomp.js) need: its logins and a short heart-beat.
+# deploy/test-proxies.sh starts its servers with the same flags.
+STOMP_FLAGS=(--stomp-user alice:pw --stomp-user bob:pw --stomp-heart-beat 1000)
+
+# target/browser/www = the demo page(s) from static/ + the test pages + the local client bundles.
 prepare_www() {
   local bundle="$here/node_modules/sockjs-client/dist/sockjs.min.js"
-  if [[ ! -f "$bundle" ]]; then
-    echo "run.sh: $bundle missing: run 'npm ci' in tests/browser first" >&2
+  local stomp_bundle="$here/node_modules/@stomp/stompjs/bundles/stomp.umd.min.js"
+  if [[ ! -f "$bundle" || ! -f "$stomp_bundle" ]]; then
+    echo "run.sh: $bundle or $stomp_bundle missing: run 'npm ci' in tests/browser first" >&2
     exit 2
   fi
   rm -rf "$www"
   mkdir -p "$www"
   cp -R "$root/static/." "$www/"
-  cp "$here/page/matrix.html" "$bundle" "$www/"
+  cp "$here/page/matrix.html" "$here/page/stomp.html" "$bundle" "$stomp_bundle" "$www/"
 }
 
 free_port() {
@@ -75,7 +87,7 @@ if [[ -z "$url" ]]; then
   label="${label:-direct}"
   mkdir -p "$root/target/browser"
   "$server_bin" --bind "127.0.0.1:$port" --static-dir "$www" --sockjs-url "$url/sockjs.min.js" \
-    >"$root/target/browser/server-$label.log" 2>&1 &
+    "${STOMP_FLAGS[@]}" >"$root/target/browser/server-$label.log" 2>&1 &
   server_pid=$!
   wait_for "$url"
 else
@@ -83,8 +95,14 @@ else
   [[ -d "$www" ]] || prepare_www
 fi
 
+# Behind deploy/test-proxies.sh's two-node balancer alice and bob may land on different
+# nodes, each with its own broker, so chat between them cannot work there.
+stomp_brokers="${STOMP_BROKERS:-1}"
+if [[ -z "${STOMP_BROKERS:-}" && "$label" == two-nodes ]]; then stomp_brokers=2; fi
+
 status=0
-node "$here/matrix.js" --url "$url" --www "$www" --label "$label" \
-  --screenshot "$root/target/browser/demo-$label.png" || status=$?
+node "$here/matrix.js" --url "$url" --www "$www" --label "$label" --stomp-brokers "$stomp_brokers" \
+  --screenshot "$root/target/browser/demo-$label.png" \
+  --stomp-screenshot "$root/target/browser/demo-stomp-$label.png" || status=$?
 echo "browser matrix ($label) took $(( $(date +%s) - started ))s"
 exit "$status"
