@@ -81,7 +81,8 @@ render() {
 # start_server NAME PORT SOCKJS_URL: one sockjs-server serving the browser pages.
 start_server() {
   "$server_bin" --bind "127.0.0.1:$2" --static-dir "$www" --sockjs-url "$3" \
-    --trusted-proxy 127.0.0.1 >"$out/server-$1.log" 2>&1 &
+    --trusted-proxy 127.0.0.1 --stomp-user alice:pw --stomp-user bob:pw --stomp-heart-beat 1000 \
+    >"$out/server-$1.log" 2>&1 &
   pids+=($!)
 }
 
