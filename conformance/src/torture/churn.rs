@@ -213,7 +213,7 @@ async fn dropped_websockets(ctx: Ctx) -> Outcome {
         notes.push(format!("fds {f0} -> {fo} -> {now}"));
     }
     let lat = observer.finish().await;
-    observer_ok(&lat, 1, 250.0)?;
+    observer_ok(&lat, 1, 500.0)?;
     notes.push(format!("observer {}", lat.summary()));
     Ok(notes.join("; "))
 }

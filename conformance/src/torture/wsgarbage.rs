@@ -133,7 +133,7 @@ async fn garbage_frames(ctx: Ctx) -> Outcome {
     ensure(echoed == "fresh", || {
         format!("a fresh socket after the garbage echoed {echoed:?}")
     })?;
-    observer_ok(&lat, 1, 250.0)?;
+    observer_ok(&lat, 1, 500.0)?;
     ensure(problems.is_empty(), || {
         format!("{} (all: {})", problems.join("; "), outcomes.join(", "))
     })?;
