@@ -359,3 +359,79 @@ async fn a_connection_that_trickles_its_headers_is_dropped() {
         "{answer}"
     );
 }
+
+/// A raw WebSocket client: handshake on `path`, then returns the socket (for frames no
+/// well-behaved client library would send).
+async fn raw_websocket(server: &TestServer, path: &str) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    s
+}
+
+/// Reads server frames until a close frame; returns its code.
+async fn close_code(s: &mut tokio::net::TcpStream) -> u16 {
+    use tokio::io::AsyncReadExt;
+    let read = async {
+        loop {
+            let mut h = [0u8; 2];
+            s.read_exact(&mut h).await.unwrap();
+            let len = match h[1] & 0x7F {
+                126 => u64::from(s.read_u16().await.unwrap()),
+                127 => s.read_u64().await.unwrap(),
+                n => u64::from(n),
+            };
+            let mut payload = vec![0u8; len as usize];
+            s.read_exact(&mut payload).await.unwrap();
+            if h[0] & 0x0F == 8 {
+                return u16::from_be_bytes([payload[0], payload[1]]);
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .expect("a close frame in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_declaring_a_gigabyte_is_refused_from_its_header() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start(echo(Config::at("/echo")));
+    for path in ["/echo/websocket", "/echo/0/abc/websocket"] {
+        let mut s = raw_websocket(&server, path).await;
+        // FIN + text, masked, 64-bit length 1 GiB, a mask, then a little of the payload.
+        let mut frame = vec![0x81, 0xFF];
+        frame.extend_from_slice(&(1u64 << 30).to_be_bytes());
+        frame.extend_from_slice(&[1, 2, 3, 4]);
+        frame.extend_from_slice(&[0u8; 1000]);
+        s.write_all(&frame).await.unwrap();
+        assert_eq!(close_code(&mut s).await, 1009, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_message_that_is_not_utf8_closes_with_1007() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start(echo(Config::at("/echo")));
+    let mut s = raw_websocket(&server, "/echo/websocket").await;
+    // FIN + text, masked with a zero mask, two bytes that are not UTF-8.
+    s.write_all(&[0x81, 0x82, 0, 0, 0, 0, 0xFF, 0xFE])
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut s).await, 1007);
+}

@@ -46,7 +46,7 @@ impl Broadcast {
 
     /// Sends `text` to every member: quoted once, shared by all.
     pub fn publish(&self, text: &str) {
-        let message = Message::new(text.to_owned());
+        let message = Message::new(text);
         let members: Vec<SessionHandle> = self.members.lock().values().cloned().collect();
         for member in members {
             member.send_message(message.clone());

@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use bytestring::ByteString;
 
 use super::quote::{quote, quote_into};
 
@@ -66,31 +65,25 @@ impl CloseReason {
     }
 }
 
-/// One outgoing message: its text, and its one-message `a[...]` frame (whose middle is the
-/// SockJS-quoted text), computed once and shared by every session it is sent to (cheap to
-/// clone).
+/// One outgoing message as its one-message `a[...]` frame (whose middle is the SockJS-quoted
+/// text), built once and shared by every session it is sent to (cheap to clone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    text: ByteString,
     frame: Bytes,
     quoted: Bytes,
 }
 
 impl Message {
     /// Quotes `text` once.
-    pub fn new(text: impl Into<ByteString>) -> Self {
-        let text = text.into();
+    pub fn new(text: impl AsRef<str>) -> Self {
+        let text = text.as_ref();
         let mut frame = String::with_capacity(text.len() + 4);
         frame.push_str("a[");
-        quote_into(&mut frame, &text);
+        quote_into(&mut frame, text);
         frame.push(']');
         let frame = Bytes::from(frame);
         let quoted = frame.slice(2..frame.len() - 1);
-        Message {
-            text,
-            frame,
-            quoted,
-        }
+        Message { frame, quoted }
     }
 
     /// The `a[...]` frame of this message alone.
@@ -98,9 +91,11 @@ impl Message {
         &self.frame
     }
 
-    /// The text as the application sent it (what raw WebSocket receivers get).
-    pub fn text(&self) -> &ByteString {
-        &self.text
+    /// The text as the application sent it (what raw WebSocket receivers get), decoded
+    /// from the quoted form: only raw WebSocket needs it, so it is not kept twice.
+    pub fn text(&self) -> String {
+        // The quoted form is JSON this type wrote, so decoding it cannot fail.
+        serde_json::from_slice(&self.quoted).unwrap_or_default()
     }
 
     /// The quoted JSON string.
@@ -108,9 +103,9 @@ impl Message {
         &self.quoted
     }
 
-    /// Bytes this message holds while queued (its text and its quoted form).
+    /// Bytes this message holds while queued.
     pub fn cost(&self) -> usize {
-        self.text.len() + self.frame.len()
+        self.frame.len()
     }
 }
 

@@ -16,7 +16,6 @@ use actix::{
     Actor, ActorContext, Addr, AsyncContext, Context, Handler as ActixHandler, SpawnHandle,
 };
 use actix_web::http::header::HeaderMap;
-use bytestring::ByteString;
 
 use super::receiver::Sink;
 use super::registry::Registry;
@@ -93,7 +92,7 @@ impl SessionHandle {
     }
 
     /// Sends a text message. Returns false if the session is gone.
-    pub fn send(&self, text: impl Into<ByteString>) -> bool {
+    pub fn send(&self, text: impl AsRef<str>) -> bool {
         self.send_message(Message::new(text))
     }
 

@@ -303,8 +303,9 @@ impl SessionState {
             Mode::Raw => {
                 for message in batch {
                     if let Some(r) = &mut self.receiver {
-                        r.sent += message.text().len();
-                        out.push(Output::Deliver(message.text().as_bytes().clone()));
+                        let text = Bytes::from(message.text());
+                        r.sent += text.len();
+                        out.push(Output::Deliver(text));
                     }
                 }
             }

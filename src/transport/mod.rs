@@ -12,6 +12,7 @@ pub mod http;
 mod jsonp;
 mod pages;
 mod websocket;
+pub mod ws_guard;
 mod xhr;
 
 use std::sync::Arc;

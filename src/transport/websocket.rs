@@ -2,7 +2,12 @@
 //! (`/websocket`). Each connection is its own session, living as long as the socket; one task
 //! per socket moves frames both ways.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use actix_web::FromRequest;
+use futures_util::FutureExt;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -10,7 +15,7 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode};
 use bytestring::ByteString;
 
 use super::error::TransportError;
-use super::{SockJs, hixie76};
+use super::{SockJs, hixie76, ws_guard};
 use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, TransportKind, decode_websocket};
 use crate::session::actor::{Attach, Incoming};
@@ -96,9 +101,16 @@ fn start(
         .iter()
         .map(String::as_str)
         .collect();
+    let max = mount.config().max_message_bytes;
+    // Oversized messages are refused from their frame headers, before anything buffers them.
+    let tripped = Arc::new(AtomicBool::new(false));
+    let mut guarded = ws_guard::guard(payload.into_inner(), max, Arc::clone(&tripped));
+    let payload = web::Payload::from_request(req, &mut guarded)
+        .now_or_never()
+        .and_then(Result::ok)
+        .ok_or_else(|| TransportError::Handshake("the request body is not available".into()))?;
     let (response, socket, stream) = actix_ws::handle_with_protocols(req, payload, &protocols)
         .map_err(|e| TransportError::Handshake(e.to_string()))?;
-    let max = mount.config().max_message_bytes;
     let stream = stream
         .max_frame_size(max)
         .aggregate_continuations()
@@ -111,9 +123,16 @@ fn start(
     let receiver = attach_socket(&session);
     let ping_every = mount.config().heartbeat_delay;
     let metrics = mount.metrics().clone();
-    actix_web::rt::spawn(run(
-        socket, stream, receiver, session, mode, ping_every, metrics,
-    ));
+    actix_web::rt::spawn(run(Socket {
+        socket,
+        stream,
+        receiver,
+        session,
+        mode,
+        ping_every,
+        metrics,
+        tripped,
+    }));
     Ok(response)
 }
 
@@ -138,15 +157,31 @@ pub(super) fn inbound(mode: Mode, text: &str) -> Result<Vec<String>, CloseReason
     }
 }
 
-async fn run(
-    mut socket: actix_ws::Session,
-    mut stream: AggregatedMessageStream,
-    mut receiver: Receiver,
+/// One WebSocket connection and what its task needs.
+struct Socket {
+    socket: actix_ws::Session,
+    stream: AggregatedMessageStream,
+    receiver: Receiver,
     session: SessionHandle,
     mode: Mode,
     ping_every: Duration,
     metrics: MountMetrics,
-) {
+    /// Set when the frame guard refused an oversized message.
+    tripped: Arc<AtomicBool>,
+}
+
+/// Moves frames both ways until either side ends, then closes the socket.
+async fn run(s: Socket) {
+    let Socket {
+        mut socket,
+        mut stream,
+        mut receiver,
+        session,
+        mode,
+        ping_every,
+        metrics,
+        tripped,
+    } = s;
     // Dead peers: a ping every `heartbeat_delay`; a pong still missing at the next one closes
     // the session, so a vanished peer is gone within two heartbeat periods.
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
@@ -192,13 +227,25 @@ async fn run(
                         None
                     }
                     Some(Ok(AggregatedMessage::Close(_))) => Some((CloseReason::NORMAL, CloseCause::ClientClosed)),
+                    Some(Err(_)) if tripped.load(Ordering::Relaxed) => {
+                        metrics.rejected(Limit::MessageTooBig);
+                        Some((TOO_BIG, CloseCause::ProtocolError))
+                    }
                     Some(Err(actix_ws::ProtocolError::Overflow)) => {
                         metrics.rejected(Limit::MessageTooBig);
                         Some((TOO_BIG, CloseCause::ProtocolError))
                     }
+                    // A text message that is not UTF-8 (RFC 6455 section 8.1: close 1007).
+                    Some(Err(actix_ws::ProtocolError::Io(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        Some((NOT_UTF8, CloseCause::ProtocolError))
+                    }
                     Some(Err(e)) => {
                         log::debug!("websocket protocol error on {}: {e}", session.prefix());
                         Some((CloseReason::new(1002, "Protocol error"), CloseCause::ProtocolError))
+                    }
+                    None if tripped.load(Ordering::Relaxed) => {
+                        metrics.rejected(Limit::MessageTooBig);
+                        Some((TOO_BIG, CloseCause::ProtocolError))
                     }
                     None => Some((CloseReason::INTERRUPTED, CloseCause::Interrupted)),
                 };
