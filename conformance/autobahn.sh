@@ -3,9 +3,8 @@
 # /echo/websocket of the release server, for the text-message case groups 1.1, 2-7, 9.1 and
 # 10 (245 cases). The server is started here with --max-message-bytes 16 MiB, since cases
 # 9.1.4-9.1.6 send 4, 8 and 16 MiB messages (the default limit is 1 MiB), and
-# --max-buffered-bytes 64 MiB, since the echo of such a message is queued whole and a queued
-# message counts about twice its size (its text and its frame): with the default 1 MiB, any
-# echo over ~512 KiB closes the session with 4500, and 32 MiB is too little for 16 MiB.
+# --max-buffered-bytes 64 MiB, since the echo of such a message is queued whole (the default
+# 1 MiB backlog bound would close the session with 4500 on any echo over 1 MiB).
 #
 # A case passes or fails by its behavior: OK, NON-STRICT (allowed by the RFC, not the
 # strictest reading) and INFORMATIONAL (the case only records what happened) pass; FAILED
