@@ -33,6 +33,12 @@ struct CloseLabels {
     code: String,
 }
 
+/// Labels of STOMP frame counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StompLabels {
+    command: String,
+}
+
 /// Labels of rejection counts.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LimitLabels {
@@ -85,6 +91,8 @@ pub struct Metrics {
     bytes_in: Family<MountLabels, Counter>,
     bytes_out: Family<MountLabels, Counter>,
     rejected: Family<LimitLabels, Counter>,
+    stomp_frames: Family<StompLabels, Counter>,
+    stomp_subscriptions: Gauge,
     rss: Gauge,
     fds: Gauge,
 }
@@ -107,6 +115,8 @@ impl Metrics {
             bytes_in: Family::default(),
             bytes_out: Family::default(),
             rejected: Family::default(),
+            stomp_frames: Family::default(),
+            stomp_subscriptions: Gauge::default(),
             rss: Gauge::default(),
             fds: Gauge::default(),
             registry: Registry::default(),
@@ -161,6 +171,16 @@ impl Metrics {
             "Open file descriptors of the process",
             m.fds.clone(),
         );
+        registry.register(
+            "stomp_frames",
+            "STOMP frames received from clients, by command",
+            m.stomp_frames.clone(),
+        );
+        registry.register(
+            "stomp_subscriptions",
+            "STOMP subscriptions held now (in-memory broker)",
+            m.stomp_subscriptions.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -182,6 +202,19 @@ impl Metrics {
             mount,
             metrics: self,
         }
+    }
+
+    /// A STOMP frame `command` arrived from a client.
+    pub fn stomp_frame(&self, command: &str) {
+        let labels = StompLabels {
+            command: command.to_owned(),
+        };
+        self.stomp_frames.get_or_create(&labels).inc();
+    }
+
+    /// STOMP subscriptions were added (positive) or ended (negative).
+    pub fn stomp_subscriptions(&self, delta: i64) {
+        self.stomp_subscriptions.inc_by(delta);
     }
 
     /// The exposition text, with the process figures read now.

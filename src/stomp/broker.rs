@@ -205,6 +205,7 @@ impl Broker {
                 unacked: VecDeque::new(),
             };
             member.subs.insert(id.to_owned(), sub);
+            crate::metrics::global().stomp_subscriptions(1);
             let entry = (serial, id.to_owned());
             match key {
                 Key::Topic(name) => state.topics.entry(name).or_default().push(entry),
@@ -319,6 +320,7 @@ impl Broker {
     }
 
     fn detach(&self, state: &mut State, entry: SubKey, sub: Sub, deliveries: &mut Deliveries) {
+        crate::metrics::global().stomp_subscriptions(-1);
         match sub.key {
             Key::Topic(name) => {
                 if let Some(subs) = state.topics.get_mut(&name) {

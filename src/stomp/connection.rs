@@ -116,6 +116,7 @@ impl Connection {
         loop {
             match self.decoder.next_frame() {
                 Ok(Some(frame)) => {
+                    crate::metrics::global().stomp_frame(frame.command.as_str());
                     let receipt = frame.get(command::RECEIPT).map(str::to_owned);
                     if let Err(e) = self.handle(frame, now) {
                         return self.fail(&e, receipt.as_deref());
