@@ -3,7 +3,7 @@
 //! pieces (masked with a zero key, so megabytes need no copy). `crate::ws` is the well-behaved
 //! client; this one is for breaking rules.
 //!
-//! Must not: buffer more than [`MAX_READ`] of what the server sends.
+//! Must not: buffer more than `MAX_READ` of what the server sends.
 
 use std::time::Duration;
 
