@@ -35,18 +35,14 @@ pub enum Framing {
 impl Framing {
     /// Wraps one frame for the wire (a WebSocket frame is passed through, not copied).
     pub fn wrap(&self, frame: Bytes) -> Bytes {
-        if *self == Framing::WebSocket {
-            return frame;
-        }
-        let frame = &frame[..];
         match self {
-            Framing::WebSocket => Bytes::copy_from_slice(frame),
-            Framing::Xhr => concat(&[frame, b"\n"]),
-            Framing::EventSource => concat(&[b"data: ", frame, b"\r\n\r\n"]),
+            Framing::WebSocket => frame,
+            Framing::Xhr => concat(&[&frame, b"\n"]),
+            Framing::EventSource => concat(&[b"data: ", &frame, b"\r\n\r\n"]),
             Framing::HtmlFile => {
                 let mut s = String::with_capacity(frame.len() + 32);
                 s.push_str("<script>\np(");
-                quote_for_script_into(&mut s, &String::from_utf8_lossy(frame));
+                quote_for_script_into(&mut s, &String::from_utf8_lossy(&frame));
                 s.push_str(");\n</script>\r\n");
                 Bytes::from(s)
             }
@@ -56,7 +52,7 @@ impl Framing {
                 s.push_str("/**/");
                 s.push_str(callback);
                 s.push('(');
-                quote_into(&mut s, &String::from_utf8_lossy(frame));
+                quote_into(&mut s, &String::from_utf8_lossy(&frame));
                 s.push_str(");\r\n");
                 Bytes::from(s)
             }
