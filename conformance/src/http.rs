@@ -347,16 +347,22 @@ impl Conn {
 
 /// Sends one request on a fresh connection and reads the whole response.
 pub async fn fetch(target: &Target, req: &Request) -> Result<Response, String> {
-    let label = req.label();
-    let mut conn = Conn::open(target).await?;
-    conn.send(req).await?;
-    let head = conn
-        .read_head()
-        .await
-        .map_err(|e| format!("{label}: {e}"))?;
-    let body = conn
-        .read_body(&req.method, &head)
-        .await
-        .map_err(|e| format!("{label}: {e}"))?;
-    Ok(Response { label, head, body })
+    Conn::open(target).await?.exchange(req).await
+}
+
+impl Conn {
+    /// Sends `req` on this connection and reads the whole response.
+    pub async fn exchange(&mut self, req: &Request) -> Result<Response, String> {
+        let label = req.label();
+        self.send(req).await.map_err(|e| format!("{label}: {e}"))?;
+        let head = self
+            .read_head()
+            .await
+            .map_err(|e| format!("{label}: {e}"))?;
+        let body = self
+            .read_body(&req.method, &head)
+            .await
+            .map_err(|e| format!("{label}: {e}"))?;
+        Ok(Response { label, head, body })
+    }
 }

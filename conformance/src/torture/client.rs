@@ -82,20 +82,15 @@ impl KeepAlive {
                 c
             }
         };
-        let label = req.label();
-        conn.send(req).await.map_err(|e| format!("{label}: {e}"))?;
-        let head = conn
-            .read_head()
-            .await
-            .map_err(|e| format!("{label}: {e}"))?;
-        let body = conn
-            .read_body(&req.method, &head)
-            .await
-            .map_err(|e| format!("{label}: {e}"))?;
-        if !head.value("connection").eq_ignore_ascii_case("close") {
+        let response = conn.exchange(req).await?;
+        if !response
+            .head
+            .value("connection")
+            .eq_ignore_ascii_case("close")
+        {
             self.conn = Some((conn, Instant::now()));
         }
-        Ok(Response { label, head, body })
+        Ok(response)
     }
 
     /// `POST path` with `body`.
