@@ -234,7 +234,7 @@ impl Session {
 }
 
 /// A JSON array of `texts`, the body of every client-to-server SockJS message.
-fn encode(texts: &[&str]) -> Result<String> {
+pub fn encode(texts: &[&str]) -> Result<String> {
     serde_json::to_string(texts).map_err(|e| Error::Protocol(format!("encoding: {e}")))
 }
 

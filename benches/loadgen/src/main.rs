@@ -1,7 +1,7 @@
-//! `loadgen`: a SockJS load generator for benches/run.sh. Scenarios `echo`, `broadcast`,
-//! `idle` and `churn` against a server on 127.0.0.1, each printing one JSON line per result
-//! on stdout and a human line on stderr; `table` turns the JSON lines of several rounds
-//! into a table of medians and ratios.
+//! `loadgen`: a SockJS load generator for benches/run.sh and benches/relay.sh. Scenarios
+//! `echo`, `broadcast`, `idle`, `churn` and `stomp-broadcast` against servers on 127.0.0.1,
+//! each printing one JSON line per result on stdout and a human line on stderr; `table`
+//! turns the JSON lines of several rounds into a table of medians and ratios.
 //!
 //! Every scenario is bounded: a duration (at most [`MAX_DURATION`]), a session cap
 //! ([`MAX_SESSIONS`]) and a timeout on every network wait.
@@ -11,6 +11,7 @@ mod error;
 mod http;
 mod scenario;
 mod stats;
+mod stomp;
 mod table;
 
 use std::net::SocketAddr;
@@ -42,6 +43,9 @@ enum Command {
     Echo(scenario::echo::EchoArgs),
     /// C websocket subscribers of /broadcast and one sender at a fixed rate.
     Broadcast(scenario::broadcast::BroadcastArgs),
+    /// C STOMP subscribers of one topic (over SockJS websocket, spread over every --addr)
+    /// and one STOMP sender at a fixed rate.
+    StompBroadcast(scenario::stomp_broadcast::StompBroadcastArgs),
     /// Hold C sessions open and read the server's RSS before, during and after.
     Idle(scenario::idle::IdleArgs),
     /// Open, use and close sessions as fast as C workers can.
@@ -53,15 +57,18 @@ enum Command {
         /// Also write the table as markdown here.
         #[arg(long)]
         markdown: Option<PathBuf>,
+        /// Which comparison: servers (ours, node, floor) or relay (in-memory, relay).
+        #[arg(long, value_enum, default_value = "servers")]
+        layout: table::Layout,
     },
 }
 
 /// What every scenario takes.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// The server, on 127.0.0.1.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
+    /// The server, on 127.0.0.1 (`stomp-broadcast` takes several: repeat the flag).
+    #[arg(long = "addr", default_value = "127.0.0.1:8080")]
+    addrs: Vec<SocketAddr>,
     /// The SockJS prefix of the service.
     #[arg(long, default_value = "/echo")]
     prefix: String,
@@ -97,6 +104,12 @@ impl Common {
         }
     }
 
+    /// The (first) server.
+    fn addr(&self) -> SocketAddr {
+        // unwrap: clap gives at least the default address.
+        self.addrs.first().copied().expect("at least one --addr")
+    }
+
     fn duration(&self) -> Duration {
         secs(self.duration)
     }
@@ -105,9 +118,12 @@ impl Common {
         secs(self.timeout)
     }
 
-    fn check(&self, sessions: usize) -> Result<(), String> {
-        if !self.addr.ip().is_loopback() {
-            return Err(format!("{} is not a loopback address", self.addr));
+    fn check(&self, sessions: usize, many_addrs: bool) -> Result<(), String> {
+        if let Some(addr) = self.addrs.iter().find(|a| !a.ip().is_loopback()) {
+            return Err(format!("{addr} is not a loopback address"));
+        }
+        if self.addrs.is_empty() || (self.addrs.len() > 1 && !many_addrs) {
+            return Err("this scenario takes one --addr".into());
         }
         if sessions == 0 || sessions > MAX_SESSIONS {
             return Err(format!("sessions must be 1..={MAX_SESSIONS}"));
@@ -134,9 +150,17 @@ async fn main() -> ExitCode {
         Command::Broadcast(a) => {
             run(&a.common.clone(), a.sessions, scenario::broadcast::run(a)).await
         }
+        Command::StompBroadcast(a) => match a.common.check(a.sessions, true) {
+            Ok(()) => bounded(scenario::stomp_broadcast::run(a)).await,
+            Err(e) => Err(e),
+        },
         Command::Idle(a) => run(&a.common.clone(), a.sessions, scenario::idle::run(a)).await,
         Command::Churn(a) => run(&a.common.clone(), a.concurrency, scenario::churn::run(a)).await,
-        Command::Table { inputs, markdown } => table::run(&inputs, markdown.as_deref()),
+        Command::Table {
+            inputs,
+            markdown,
+            layout,
+        } => table::run(&inputs, markdown.as_deref(), layout),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -147,13 +171,18 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Checks the common bounds, then runs `scenario` under the hard time cap.
+/// Checks the common bounds (one address), then runs `scenario` under the hard time cap.
 async fn run(
     common: &Common,
     sessions: usize,
     scenario: impl Future<Output = Result<(), String>>,
 ) -> Result<(), String> {
-    common.check(sessions)?;
+    common.check(sessions, false)?;
+    bounded(scenario).await
+}
+
+/// Runs `scenario` under the hard time cap.
+async fn bounded(scenario: impl Future<Output = Result<(), String>>) -> Result<(), String> {
     tokio::time::timeout(MAX_DURATION, scenario)
         .await
         .map_err(|_| format!("scenario exceeded the hard cap of {MAX_DURATION:?}"))?

@@ -1,5 +1,8 @@
-//! `table`: the medians over rounds of every figure, per server, and the ratios ours/node
-//! and ours/floor, as plain text on stdout and optionally as markdown.
+//! `table`: the medians over rounds of every figure, per server, and the ratios between
+//! servers, as plain text on stdout and optionally as markdown. Two layouts: `servers`
+//! (benches/run.sh: ours, node, floor; ratios ours/node and ours/floor) and `relay`
+//! (benches/relay.sh: the in-memory broker on one node against the RabbitMQ relay on two;
+//! ratio relay/in-memory).
 //!
 //! Owns: which figures the table shows. Must not: run anything.
 
@@ -93,10 +96,78 @@ const FIGURES: &[Figure] = &[
     ),
 ];
 
-const SERVERS: [&str; 3] = ["ours", "node", "floor"];
+/// The rows of the relay comparison; benches/relay.sh tags the load generator's results
+/// `stomp-broadcast` and its own CPU readings `stomp-cpu`.
+const RELAY_FIGURES: &[Figure] = &[
+    fig(
+        "stomp-broadcast",
+        "delivered_per_s",
+        "STOMP broadcast, delivered msgs/s",
+    ),
+    fig(
+        "stomp-broadcast",
+        "delivered_ratio",
+        "STOMP broadcast, delivered / sent x C",
+    ),
+    fig(
+        "stomp-broadcast",
+        "p50_us",
+        "STOMP broadcast, p50 fan-out us",
+    ),
+    fig(
+        "stomp-broadcast",
+        "p99_us",
+        "STOMP broadcast, p99 fan-out us",
+    ),
+    fig(
+        "stomp-broadcast",
+        "max_us",
+        "STOMP broadcast, max fan-out us",
+    ),
+    fig("stomp-cpu", "nodes_cpu_s", "CPU seconds, the node(s)"),
+    fig("stomp-cpu", "broker_cpu_s", "CPU seconds, RabbitMQ"),
+];
+
+/// Which comparison a table makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// benches/run.sh: ours against node and the floor.
+    Servers,
+    /// benches/relay.sh: the in-memory broker (`inmem`) against the relay (`relay`).
+    Relay,
+}
+
+/// A layout's rows, its server labels (the first is the numerator of every ratio) with
+/// their column headings, and the ratios' denominators.
+struct Columns {
+    figures: &'static [Figure],
+    servers: &'static [(&'static str, &'static str)],
+    ratios: &'static [(&'static str, &'static str)],
+}
+
+impl Layout {
+    fn columns(self) -> Columns {
+        match self {
+            Layout::Servers => Columns {
+                figures: FIGURES,
+                servers: &[("ours", "ours"), ("node", "node"), ("floor", "floor")],
+                ratios: &[("ours", "node"), ("ours", "floor")],
+            },
+            Layout::Relay => Columns {
+                figures: RELAY_FIGURES,
+                servers: &[("inmem", "in-memory, 1 node"), ("relay", "relay, 2 nodes")],
+                ratios: &[("relay", "inmem")],
+            },
+        }
+    }
+}
 
 /// Reads `inputs`, prints the table, and writes it as markdown to `markdown` if given.
-pub fn run(inputs: &[std::path::PathBuf], markdown: Option<&Path>) -> Result<(), String> {
+pub fn run(
+    inputs: &[std::path::PathBuf],
+    markdown: Option<&Path>,
+    layout: Layout,
+) -> Result<(), String> {
     let mut results: Vec<Value> = Vec::new();
     for input in inputs {
         let text = std::fs::read_to_string(input)
@@ -107,39 +178,29 @@ pub fn run(inputs: &[std::path::PathBuf], markdown: Option<&Path>) -> Result<(),
                 .filter_map(|l| serde_json::from_str(l).ok()),
         );
     }
-    let rows = rows(&results);
+    let columns = layout.columns();
+    let rows = rows(&results, &columns);
     let rounds = results
         .iter()
         .filter_map(|r| r["round"].as_u64())
         .max()
         .unwrap_or(0);
-    let header = [
-        "figure",
-        "ours",
-        "node",
-        "floor",
-        "ours/node",
-        "ours/floor",
-        "n",
-    ];
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{:<58} {:>11} {:>11} {:>11} {:>9} {:>10} {:>5}",
-        header[0], header[1], header[2], header[3], header[4], header[5], header[6]
+    let mut header = vec!["figure".to_owned()];
+    header.extend(
+        columns
+            .servers
+            .iter()
+            .map(|(_, heading)| (*heading).to_owned()),
     );
-    for r in &rows {
-        let _ = writeln!(
-            text,
-            "{:<58} {:>11} {:>11} {:>11} {:>9} {:>10} {:>5}",
-            r[0], r[1], r[2], r[3], r[4], r[5], r[6]
-        );
-    }
-    print!("{text}");
+    header.extend(columns.ratios.iter().map(|(a, b)| format!("{a}/{b}")));
+    header.push("n".into());
+    print!("{}", plain(&header, &rows));
     if let Some(path) = markdown {
+        let labels: Vec<&str> = columns.servers.iter().map(|(label, _)| *label).collect();
         let mut md = format!(
             "# Benchmark results\n\nMedians over {rounds} round(s); n = results per server \
-             (ours/node/floor).\n\n| {} |\n|{}\n",
+             ({}).\n\n| {} |\n|{}\n",
+            labels.join("/"),
             header.join(" | "),
             " --- |".repeat(header.len())
         );
@@ -151,17 +212,42 @@ pub fn run(inputs: &[std::path::PathBuf], markdown: Option<&Path>) -> Result<(),
     Ok(())
 }
 
+/// `header` and `rows` as aligned plain text: the first column left, the others right.
+fn plain(header: &[String], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            std::iter::once(header)
+                .chain(rows.iter().map(Vec::as_slice))
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut text = String::new();
+    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        for (i, (cell, width)) in r.iter().zip(&widths).enumerate() {
+            let _ = match i {
+                0 => write!(text, "{cell:<width$}"),
+                _ => write!(text, " {cell:>width$}"),
+            };
+        }
+        text.push('\n');
+    }
+    text
+}
+
 /// One row of cells per figure that has at least one result.
-fn rows(results: &[Value]) -> Vec<Vec<String>> {
+fn rows(results: &[Value], columns: &Columns) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    for f in FIGURES {
+    for f in columns.figures {
         let mut medians: BTreeMap<&str, f64> = BTreeMap::new();
         let mut counts = Vec::new();
         let mut sessions = None;
-        for server in SERVERS {
+        for (server, _) in columns.servers {
             let mut values: Vec<f64> = results
                 .iter()
-                .filter(|r| r["tag"] == f.tag && r["server"] == server)
+                .filter(|r| r["tag"] == f.tag && r["server"] == *server)
                 .inspect(|r| sessions = sessions.or(r["sessions"].as_u64()))
                 .filter_map(|r| as_number(&r[f.metric]))
                 .collect();
@@ -182,15 +268,11 @@ fn rows(results: &[Value]) -> Vec<Vec<String>> {
             (false, Some(c)) => format!("{} (C={c})", f.label),
             _ => f.label.to_owned(),
         };
-        rows.push(vec![
-            label,
-            cell("ours"),
-            cell("node"),
-            cell("floor"),
-            ratio("ours", "node"),
-            ratio("ours", "floor"),
-            counts.join("/"),
-        ]);
+        let mut row = vec![label];
+        row.extend(columns.servers.iter().map(|(server, _)| cell(server)));
+        row.extend(columns.ratios.iter().map(|(a, b)| ratio(a, b)));
+        row.push(counts.join("/"));
+        rows.push(row);
     }
     rows
 }
@@ -215,5 +297,53 @@ fn number(v: f64) -> String {
         format!("{v:.0}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(server: &str, round: u64, per_s: f64, p99: u64) -> Value {
+        serde_json::json!({
+            "tag": "stomp-broadcast", "server": server, "round": round, "sessions": 1000,
+            "delivered_per_s": per_s, "delivered_ratio": 1.0, "p50_us": 900, "p99_us": p99,
+            "max_us": p99,
+        })
+    }
+
+    #[test]
+    fn the_relay_layout_gives_medians_and_the_ratio_relay_over_in_memory() {
+        let results = [
+            result("inmem", 1, 20000.0, 1000),
+            result("relay", 1, 19000.0, 4000),
+            result("inmem", 2, 20000.0, 3000),
+            result("relay", 2, 19500.0, 2000),
+            result("inmem", 3, 19000.0, 2000),
+            result("relay", 3, 18000.0, 6000),
+        ];
+        let rows = rows(&results, &Layout::Relay.columns());
+        let p99 = rows
+            .iter()
+            .find(|r| r[0].starts_with("STOMP broadcast, p99"))
+            .expect("a p99 row");
+        assert_eq!(p99[0], "STOMP broadcast, p99 fan-out us (C=1000)");
+        assert_eq!(&p99[1..], ["2000", "4000", "2.00", "3/3"]);
+    }
+
+    #[test]
+    fn the_servers_layout_ignores_relay_results() {
+        let results = [result("inmem", 1, 20000.0, 1000)];
+        assert!(rows(&results, &Layout::Servers.columns()).is_empty());
+    }
+
+    #[test]
+    fn plain_text_aligns_every_column() {
+        let header = ["figure".to_owned(), "a".to_owned()];
+        let rows = vec![vec!["long figure".to_owned(), "12345".to_owned()]];
+        assert_eq!(
+            plain(&header, &rows),
+            "figure          a\nlong figure 12345\n"
+        );
     }
 }

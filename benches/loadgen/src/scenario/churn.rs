@@ -105,7 +105,7 @@ async fn worker(args: ChurnArgs, end: Instant, max: u64) -> (u64, Vec<String>, O
     let (mut n, mut paths) = (0, Vec::new());
     while n < max && Instant::now() < end {
         let one = async {
-            let mut s = Session::open(common.addr, &common.prefix, args.transport).await?;
+            let mut s = Session::open(common.addr(), &common.prefix, args.transport).await?;
             let echoed = s.exchange(&["churn"]).await?;
             if echoed != ["churn"] {
                 return Err(Error::Protocol(format!("echo {echoed:?}")));
@@ -139,7 +139,7 @@ async fn probe_left(common: &Common, paths: &[String]) -> Result<usize, String> 
         let status = within(
             common.timeout(),
             "probe",
-            xhr_send_status(common.addr, path, &mut conn, b"[\"probe\"]"),
+            xhr_send_status(common.addr(), path, &mut conn, b"[\"probe\"]"),
         )
         .await
         .map_err(|e| format!("probing {path}: {e}"))?;

@@ -1,16 +1,18 @@
 //! The scenarios, one file each, and what they share: opening many sessions with bounded
-//! concurrency.
+//! concurrency; `fanout` holds what the two fan-out scenarios share.
 
 pub mod broadcast;
 pub mod churn;
 pub mod echo;
+pub mod fanout;
 pub mod idle;
+pub mod stomp_broadcast;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::Common;
 use crate::client::{Session, Transport};
-use crate::error::{Error, within};
+use crate::error::{Result, within};
 
 /// Opens `n` sessions at `common.prefix`, `common.connect_concurrency` at a time; the first
 /// failure fails the whole set.
@@ -18,14 +20,30 @@ pub async fn open_all(
     common: &Common,
     transport: Transport,
     n: usize,
-) -> Result<Vec<Session>, String> {
-    let (addr, prefix, timeout) = (common.addr, common.prefix.as_str(), common.timeout());
+) -> std::result::Result<Vec<Session>, String> {
+    let (addr, prefix) = (common.addr(), common.prefix.as_str());
+    open_each(common, n, |_| Session::open(addr, prefix, transport))
+        .await
+        .map_err(|e| format!("opening {n} {} sessions: {e}", transport.name()))
+}
+
+/// Runs `open(i)` for `i` in `0..n`, `common.connect_concurrency` at a time, each bounded by
+/// `common.timeout`; the first failure fails the whole set.
+pub async fn open_each<T, F>(
+    common: &Common,
+    n: usize,
+    open: impl FnMut(usize) -> F,
+) -> Result<Vec<T>>
+where
+    F: Future<Output = Result<T>>,
+{
+    let timeout = common.timeout();
     stream::iter(0..n)
-        .map(|_| within(timeout, "open", Session::open(addr, prefix, transport)))
+        .map(open)
+        .map(|f| within(timeout, "open", f))
         .buffer_unordered(common.connect_concurrency.max(1))
         .try_collect()
         .await
-        .map_err(|e: Error| format!("opening {n} {} sessions: {e}", transport.name()))
 }
 
 /// Per-second rate of `n` events over `secs` seconds.
