@@ -49,5 +49,5 @@ pub mod transport;
 pub use config::{Config, ConfigError};
 pub use handler::{Handler, HandlerFactory};
 pub use protocol::{CloseReason, Message, TransportKind};
-pub use session::{CloseCause, SessionHandle};
+pub use session::{CloseCause, RequestHeaders, SessionHandle};
 pub use transport::SockJs;

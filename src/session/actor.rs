@@ -15,8 +15,8 @@ use std::time::Instant;
 use actix::{
     Actor, ActorContext, Addr, AsyncContext, Context, Handler as ActixHandler, SpawnHandle,
 };
-use actix_web::http::header::HeaderMap;
 
+use super::headers::RequestHeaders;
 use super::receiver::Sink;
 use super::registry::Registry;
 use super::state::{CloseCause, Mode, Output, SessionState, Timing};
@@ -34,7 +34,7 @@ struct Info {
     peer: Option<SocketAddr>,
     client: Option<IpAddr>,
     binding: Binding,
-    headers: HeaderMap,
+    headers: RequestHeaders,
 }
 
 /// What a request must match to use a session (see `Config::session_binding`).
@@ -86,8 +86,9 @@ impl SessionHandle {
         self.info.client
     }
 
-    /// The headers of the request that opened the session.
-    pub fn headers(&self) -> &HeaderMap {
+    /// The headers of the request that opened the session (without the connection-scoped
+    /// ones: see [`RequestHeaders`]).
+    pub fn headers(&self) -> &RequestHeaders {
         &self.info.headers
     }
 
@@ -154,7 +155,7 @@ pub struct Spawn {
     /// What later requests must match.
     pub binding: Binding,
     /// The opening request's headers.
-    pub headers: HeaderMap,
+    pub headers: RequestHeaders,
     /// Timing.
     pub timing: Timing,
     /// Framed or raw.

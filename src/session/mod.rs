@@ -2,11 +2,13 @@
 //! and the receiver plumbing between a session and a transport.
 
 pub mod actor;
+pub mod headers;
 pub mod receiver;
 pub mod registry;
 pub mod state;
 
 pub use actor::{SessionActor, SessionHandle};
+pub use headers::RequestHeaders;
 pub use receiver::{Receiver, ReceiverItem};
 pub use registry::Registry;
 pub use state::{CloseCause, Mode, Phase, Timing};

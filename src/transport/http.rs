@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue, HttpDate};
+use actix_web::http::header::{self, HeaderValue, HttpDate};
 use actix_web::{HttpRequest, HttpResponseBuilder};
 
 use super::error::TransportError;
@@ -47,21 +47,6 @@ pub fn client_ip(req: &HttpRequest, config: &Config) -> Option<std::net::IpAddr>
         &fwd,
         &config.trusted_proxies,
     ))
-}
-
-/// A copy of `headers` that owns its bytes. A request's header values are slices of the
-/// connection's read buffer: cloning them would keep that whole buffer (kilobytes) alive for
-/// as long as the session lives.
-pub fn owned_headers(headers: &HeaderMap) -> HeaderMap {
-    let mut out = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers.iter() {
-        let name = HeaderName::from_bytes(name.as_str().as_bytes());
-        let value = HeaderValue::from_bytes(value.as_bytes());
-        if let (Ok(name), Ok(value)) = (name, value) {
-            out.append(name, value);
-        }
-    }
-    out
 }
 
 /// Adds `Cache-Control: no-store, ...`.

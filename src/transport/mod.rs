@@ -31,7 +31,9 @@ use crate::protocol::{CloseReason, Route, TransportKind, pages as page, route};
 use crate::session::actor::{Attach, Binding, Close, Spawn};
 use crate::session::receiver::{Receiver, pipe};
 use crate::session::registry::{Limits, Refused};
-use crate::session::{CloseCause, Mode, Registry, SessionActor, SessionHandle, Timing};
+use crate::session::{
+    CloseCause, Mode, Registry, RequestHeaders, SessionActor, SessionHandle, Timing,
+};
 
 /// One SockJS service at a prefix: its config, its sessions and its handler factory.
 /// Cheap to clone; add it to an `App` with `.service(sockjs.clone())` in the server factory.
@@ -269,7 +271,7 @@ impl SockJs {
             transport,
             peer: req.peer_addr(),
             client: http::client_ip(req, config),
-            headers: http::owned_headers(req.headers()),
+            headers: RequestHeaders::copy_from(req.headers()),
             timing: Timing {
                 heartbeat: config.heartbeat_delay,
                 disconnect: config.disconnect_delay,
