@@ -5,7 +5,7 @@
 //! Must not: lock on the message path (label lookups happen on session open/close and on
 //! rejections, which are rare).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -194,14 +194,14 @@ impl Metrics {
         let labels = MountLabels {
             mount: mount.clone(),
         };
-        MountMetrics {
+        MountMetrics(Arc::new(MountHandles {
             messages_in: self.messages_in.get_or_create(&labels).clone(),
             messages_out: self.messages_out.get_or_create(&labels).clone(),
             bytes_in: self.bytes_in.get_or_create(&labels).clone(),
             bytes_out: self.bytes_out.get_or_create(&labels).clone(),
             mount,
             metrics: self,
-        }
+        }))
     }
 
     /// A STOMP frame `command` arrived from a client.
@@ -232,9 +232,22 @@ impl Metrics {
     }
 }
 
-/// One mount's metric handles (cheap to clone: shared atomics).
+/// One mount's metric handles, shared: every session and socket task holds one, so a clone
+/// is one reference count, not a copy of the handles and the mount's name.
 #[derive(Debug, Clone)]
-pub struct MountMetrics {
+pub struct MountMetrics(Arc<MountHandles>);
+
+impl std::ops::Deref for MountMetrics {
+    type Target = MountHandles;
+
+    fn deref(&self) -> &MountHandles {
+        &self.0
+    }
+}
+
+/// The handles behind a [`MountMetrics`].
+#[derive(Debug)]
+pub struct MountHandles {
     mount: String,
     metrics: &'static Metrics,
     /// Messages received.
