@@ -125,6 +125,40 @@ async fn a_backlog_past_the_bound_closes_the_session_with_4500() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_that_falls_behind_is_closed_with_4500_after_what_it_had() {
+    // A WebSocket session's sends skip the actor while they fit the bound; past it the
+    // session closes just as an HTTP one does, and nothing follows the close frame.
+    let config = Config {
+        max_buffered_bytes: 2_000,
+        ..Config::at("/flood")
+    };
+    let server = TestServer::start(vec![SockJs::new(config, || Flood).unwrap()]);
+    let client = Client::new(&server.url());
+    let mut ws = client.ws(&format!("{}/websocket", session("/flood"))).await;
+    assert_eq!(text(&mut ws).await, "o");
+    let y = format!("a[\"{}\"]", "y".repeat(100));
+    ws.send(r#"["1000"]"#).await.unwrap();
+    let mut delivered = 0;
+    let last = loop {
+        let t = text(&mut ws).await;
+        if t != y {
+            break t;
+        }
+        delivered += 1;
+    };
+    assert!(
+        delivered < 1000,
+        "all {delivered} delivered past a 2000-byte bound"
+    );
+    assert_eq!(last, r#"a["closing: 4500"]"#, "after {delivered}");
+    assert_eq!(text(&mut ws).await, r#"c[4500,"Send buffer overflow"]"#);
+    assert_eq!(
+        ws.expect_closed().await.unwrap(),
+        Some((4500, "Send buffer overflow".to_owned()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_sends_get_clear_errors_and_lose_nothing() {
     let server = TestServer::start(echo(Config::at("/echo")));
     let client = Client::new(&server.url());

@@ -8,16 +8,18 @@
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use actix::{
     Actor, ActorContext, Addr, AsyncContext, Context, Handler as ActixHandler, SpawnHandle,
 };
 
+use bytes::Bytes;
+
 use super::headers::RequestHeaders;
-use super::receiver::Sink;
+use super::receiver::{Lane, Sink};
 use super::registry::Registry;
 use super::state::{CloseCause, Mode, Output, SessionState, Timing};
 use crate::handler::Handler;
@@ -35,6 +37,45 @@ struct Info {
     client: Option<IpAddr>,
     binding: Binding,
     headers: RequestHeaders,
+    /// Set once a WebSocket session is open: its sends skip the actor.
+    lane: OnceLock<SendLane>,
+}
+
+/// The direct way from a [`SessionHandle`] to an open WebSocket session's socket. A
+/// WebSocket session has one receiver for its whole life and nothing to buffer, so a send
+/// needs only the bound check and the frame: queued on the socket's pipe at once, it skips
+/// a hop through the actor's mailbox (which a broadcast to many sessions pays once per
+/// session, and the first delivery waits for them all). Sends are queued in the order they
+/// are made; the actor closes the lane when the session closes, and a send the lane
+/// refuses goes the actor's way (which sees the overflow, or drops it once closed).
+#[derive(Debug)]
+struct SendLane {
+    pipe: Lane,
+    mode: Mode,
+    max_buffered: usize,
+    metrics: MountMetrics,
+}
+
+impl SendLane {
+    /// Queues `message` on the socket's pipe; false leaves it to the actor.
+    fn send(&self, message: &Message) -> bool {
+        if self.pipe.in_flight() + message.cost() > self.max_buffered {
+            // The actor closes the session for the overflow; every later send goes its way.
+            self.pipe.close();
+            return false;
+        }
+        let bytes = match self.mode {
+            Mode::Framed => message.frame().clone(),
+            Mode::Raw => Bytes::from(message.text()),
+        };
+        let len = bytes.len() as u64;
+        if !self.pipe.frame(bytes) {
+            return false;
+        }
+        self.metrics.messages_out.inc();
+        self.metrics.bytes_out.inc_by(len);
+        true
+    }
 }
 
 /// What a request must match to use a session (see `Config::session_binding`).
@@ -99,6 +140,11 @@ impl SessionHandle {
 
     /// Sends a message quoted beforehand (share one [`Message`] when sending to many).
     pub fn send_message(&self, message: Message) -> bool {
+        if let Some(lane) = self.info.lane.get()
+            && lane.send(&message)
+        {
+            return true;
+        }
         self.addr.connected() && {
             self.addr.do_send(Send(message));
             true
@@ -181,6 +227,8 @@ pub struct SessionActor {
     registry: Arc<Registry>,
     timer: Option<(Instant, SpawnHandle)>,
     metrics: MountMetrics,
+    /// A WebSocket session's mode: it opens a [`SendLane`].
+    lane_mode: Option<Mode>,
 }
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
@@ -202,6 +250,7 @@ impl SessionActor {
             client: spawn.client,
             binding: spawn.binding,
             headers: spawn.headers,
+            lane: OnceLock::new(),
         });
         let actor_info = Arc::clone(&info);
         let addr = SessionActor::create(|ctx| {
@@ -219,12 +268,21 @@ impl SessionActor {
                 registry: spawn.registry,
                 timer: None,
                 metrics: spawn.metrics,
+                lane_mode: ends_with_receiver.then_some(spawn.mode),
             }
         });
         SessionHandle { info, addr }
     }
 
     fn apply(&mut self, outputs: Vec<Output>, ctx: &mut Context<Self>) {
+        // The lane closes before a close frame or the receiver's end is queued, so nothing it
+        // sends can follow them.
+        if outputs
+            .iter()
+            .any(|o| matches!(o, Output::Closed(..) | Output::EndReceiver(_)))
+        {
+            self.close_lane();
+        }
         for output in outputs {
             match output {
                 Output::Deliver(bytes) => {
@@ -238,7 +296,10 @@ impl SessionActor {
                         sink.end(reason);
                     }
                 }
-                Output::Opened => self.call(ctx, |h, s| h.on_open(s)),
+                Output::Opened => {
+                    self.open_lane();
+                    self.call(ctx, |h, s| h.on_open(s));
+                }
                 Output::Closed(reason, cause) => {
                     self.metrics.session_closed(reason.code);
                     log::debug!(
@@ -255,6 +316,24 @@ impl SessionActor {
             }
         }
         self.arm_timer(ctx);
+    }
+
+    /// Opens a WebSocket session's [`SendLane`] (after its open frame is queued).
+    fn open_lane(&self) {
+        if let (Some(mode), Some(sink)) = (self.lane_mode, &self.sink) {
+            let _ = self.handle.info.lane.set(SendLane {
+                pipe: sink.lane(),
+                mode,
+                max_buffered: self.max_buffered,
+                metrics: self.metrics.clone(),
+            });
+        }
+    }
+
+    fn close_lane(&self) {
+        if let Some(lane) = self.handle.info.lane.get() {
+            lane.pipe.close();
+        }
     }
 
     /// Calls the handler; a panic closes this session only (with 1011 "Internal error").
@@ -327,6 +406,7 @@ impl Actor for SessionActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.close_lane();
         if let Some(sink) = self.sink.take() {
             sink.end(None);
         }

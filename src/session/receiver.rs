@@ -38,6 +38,8 @@ struct Queue {
     waker: Option<Waker>,
     sink_gone: bool,
     receiver_gone: bool,
+    /// Set by [`Lane::close`]: the lane queues nothing more.
+    lane_closed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -47,11 +49,23 @@ struct Shared {
 }
 
 impl Shared {
-    /// Queues `item` and wakes the receiver; false if the receiver is gone.
-    fn push(&self, item: ReceiverItem) -> bool {
+    fn frame(&self, bytes: Bytes, lane: bool) -> bool {
+        // Counted before it is queued, so a receiver taking it at once never counts below zero.
+        let len = bytes.len();
+        self.in_flight.fetch_add(len, Ordering::Relaxed);
+        let queued = self.push(ReceiverItem::Frame(bytes), lane);
+        if !queued {
+            self.in_flight.fetch_sub(len, Ordering::Relaxed);
+        }
+        queued
+    }
+
+    /// Queues `item` and wakes the receiver; false if the receiver is gone (or, for a lane's
+    /// item, the lane is closed).
+    fn push(&self, item: ReceiverItem, lane: bool) -> bool {
         let waker = {
             let mut queue = self.queue.lock();
-            if queue.receiver_gone {
+            if queue.receiver_gone || (lane && queue.lane_closed) {
                 return false;
             }
             queue.items.push_back(item);
@@ -73,19 +87,19 @@ pub struct Sink {
 impl Sink {
     /// Queues frame bytes; false if the receiver is gone.
     pub fn frame(&self, bytes: Bytes) -> bool {
-        // Counted before it is queued, so a receiver taking it at once never counts below zero.
-        let len = bytes.len();
-        self.shared.in_flight.fetch_add(len, Ordering::Relaxed);
-        let queued = self.shared.push(ReceiverItem::Frame(bytes));
-        if !queued {
-            self.shared.in_flight.fetch_sub(len, Ordering::Relaxed);
+        self.shared.frame(bytes, false)
+    }
+
+    /// A second way in, for sends that skip the session actor.
+    pub fn lane(&self) -> Lane {
+        Lane {
+            shared: Arc::clone(&self.shared),
         }
-        queued
     }
 
     /// Ends the receiver.
     pub fn end(&self, reason: Option<CloseReason>) {
-        self.shared.push(ReceiverItem::End(reason));
+        self.shared.push(ReceiverItem::End(reason), false);
     }
 
     /// Bytes handed to the receiver and not yet taken by its connection.
@@ -104,6 +118,30 @@ impl Drop for Sink {
         if let Some(waker) = waker {
             waker.wake();
         }
+    }
+}
+
+/// A second sending end of a pipe ([`Sink::lane`]): frames pushed through it join the same
+/// queue, in the order they are pushed; dropping it ends nothing (only the sink does).
+#[derive(Debug)]
+pub struct Lane {
+    shared: Arc<Shared>,
+}
+
+impl Lane {
+    /// Queues frame bytes; false if the receiver is gone or the lane closed.
+    pub fn frame(&self, bytes: Bytes) -> bool {
+        self.shared.frame(bytes, true)
+    }
+
+    /// Closes the lane: whatever it queued before stays ahead of what the sink queues after.
+    pub fn close(&self) {
+        self.shared.queue.lock().lane_closed = true;
+    }
+
+    /// Bytes handed to the receiver and not yet taken by its connection.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Relaxed)
     }
 }
 
@@ -291,6 +329,29 @@ mod tests {
         assert!(!flag.0.load(Ordering::SeqCst));
         sink.frame(Bytes::from_static(b"h"));
         assert!(flag.0.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_lane_joins_the_queue_in_order_and_ends_nothing() {
+        let (sink, mut receiver) = pipe();
+        let lane = sink.lane();
+        sink.frame(Bytes::from_static(b"o"));
+        assert!(lane.frame(Bytes::from_static(b"a[\"x\"]")));
+        assert_eq!(lane.in_flight(), 7);
+        drop(lane);
+        assert!(
+            matches!(poll(&mut receiver), Poll::Ready(Some(ReceiverItem::Frame(b))) if b == "o")
+        );
+        assert!(
+            matches!(poll(&mut receiver), Poll::Ready(Some(ReceiverItem::Frame(b))) if b == "a[\"x\"]")
+        );
+        assert!(poll(&mut receiver).is_pending());
+        let lane = sink.lane();
+        lane.close();
+        assert!(!lane.frame(Bytes::from_static(b"h")));
+        assert!(sink.frame(Bytes::from_static(b"c[3000,\"Go away!\"]")));
+        drop(receiver);
+        assert!(!sink.lane().frame(Bytes::from_static(b"h")));
     }
 
     #[test]
