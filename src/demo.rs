@@ -53,7 +53,9 @@ pub fn mounts_with(base: &Config, echo_response_limit: usize) -> Result<Vec<Sock
 pub const STOMP_PREFIX: &str = "/stomp";
 
 /// The demo STOMP service: the broker plus a chat under `/app`:
-/// - `/app/chat/{room}` publishes the body to `/topic/chat/{room}` with a `sender` header;
+/// - `/app/chat/{room}` publishes the body to `/topic/chat.{room}` with a `sender` header
+///   (a dot, not a slash: under the broker relay RabbitMQ takes what follows `/topic/` as a
+///   routing key and refuses a `/` in it);
 /// - `/app/whisper/{user}` sends it to `/user/{user}/queue/whisper` (every session of `user`);
 /// - `/app/echo` replies to the sender's own `/user/queue/echo`.
 pub fn stomp(config: StompConfig, users: Users) -> Result<Stomp, StompConfigError> {
@@ -63,7 +65,7 @@ pub fn stomp(config: StompConfig, users: Users) -> Result<Stomp, StompConfigErro
         .route("/chat/{room}", move |message, context| {
             let room = message.param("room").unwrap_or_default();
             let from = sender(&context.principal().name);
-            context.publish(&format!("/topic/chat/{room}"), from, message.body.clone())?;
+            context.publish(&format!("/topic/chat.{room}"), from, message.body.clone())?;
             Ok(())
         })
         .route("/whisper/{user}", move |message, context| {

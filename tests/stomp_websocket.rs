@@ -80,7 +80,7 @@ async fn raw_websocket_speaks_stomp_with_frames_split_across_messages() {
 async fn sockjs_sessions_carry_several_frames_per_message_and_reach_tcp_clients() {
     let server = StompServer::start(StompConfig::default());
     let (mut tcp, _) = TcpClient::connect(server.tcp, "").await;
-    tcp.send("SUBSCRIBE\nid:0\ndestination:/topic/chat/lobby\nreceipt:s\n\n\0")
+    tcp.send("SUBSCRIBE\nid:0\ndestination:/topic/chat.lobby\nreceipt:s\n\n\0")
         .await;
     tcp.frame().await;
     let url = format!("ws://{}/stomp/000/stomptest/websocket", server.http);

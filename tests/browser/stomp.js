@@ -62,7 +62,7 @@ async function runStomp(context, { base, pageUrl, transport, prefix, report, sha
   const errors = [];
   const tabs = {};
   const room = 'room-' + transport + '-' + Date.now();
-  const topic = '/topic/chat/' + room;
+  const topic = '/topic/chat.' + room;
   for (const user of Object.keys(USERS)) {
     tabs[user] = await context.newPage();
     tabs[user].on('pageerror', (e) => errors.push(user + ': ' + e.message));
@@ -87,7 +87,7 @@ async function runStomp(context, { base, pageUrl, transport, prefix, report, sha
         expect(c.headers['heart-beat'] === hb, user + ': heart-beat ' + c.headers['heart-beat'] + ', wanted ' + hb);
       }
     }],
-    ['chat through /topic/chat/{room}, each sees the other with sender', async () => {
+    ['chat through /topic/chat.{room}, each sees the other with sender', async () => {
       await call(alice, 'stompSubscribe', topic);
       await call(bob, 'stompSubscribe', topic);
       for (const [from, to] of [['alice', 'bob'], ['bob', 'alice']]) {

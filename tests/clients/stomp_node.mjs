@@ -208,10 +208,10 @@ test('login is checked and user destinations reach every session of a user', asy
   await assert.rejects(connect({ headers: { login: 'alice', passcode: 'wrong' } }), /bad credentials/);
 });
 
-test('the demo chat handler publishes to /topic/chat/{room}', async () => {
+test('the demo chat handler publishes to /topic/chat.{room}', async () => {
   const room = uid('room');
   const { client } = await open({ headers: { login: 'bob', passcode: 'pw' } });
-  const box = await subscribed(client, `/topic/chat/${room}`);
+  const box = await subscribed(client, `/topic/chat.${room}`);
   client.publish({ destination: `/app/chat/${room}`, body: 'hi all' });
   const m = await box.next();
   assert.equal(m.body, 'hi all');

@@ -159,6 +159,20 @@ test('heart-beats: 1 s both ways through the relay keep an idle client alive', a
   await client.deactivate();
 });
 
+test('demo chat: SENDs to /app/chat/{room} on A (stompjs, stomp.py) reach a /topic/chat.{room} subscriber on B', async () => {
+  const room = uid('room');
+  const b = await connect(B, { login: 'bob:pw' });
+  const box = await subscribed(b.client, `/topic/chat.${room}`);
+  const a = await connect(A, { login: 'alice:pw' });
+  a.client.publish({ destination: `/app/chat/${room}`, body: 'hello from A' });
+  await pySend(TCP_A, `/app/chat/${room}`, 'stomp.py on A', 1, 'alice:pw');
+  const got = await box.take(2);
+  assert.deepEqual(got.map((m) => `${m.headers.sender}: ${m.body}`).sort(),
+    ['alice: hello from A', 'alice: stomp.py on A']);
+  await a.client.deactivate();
+  await b.client.deactivate();
+});
+
 test('broker loss: ERROR and close, refused while down, all back when it returns', async () => {
   const script = process.env.RABBITMQ_SH;
   assert.ok(script, 'RABBITMQ_SH set');
