@@ -262,7 +262,10 @@ impl Socket {
 ///
 /// An `async move` block that uses `s` in place: an `async fn` would keep its argument and
 /// its own binding of it as two copies in its future (400 bytes each).
-#[expect(clippy::manual_async_fn, reason = "an async fn doubles the future's size")]
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn doubles the future's size"
+)]
 fn run(mut s: Socket) -> impl Future<Output = ()> {
     async move {
         // Dead peers: a ping every `heartbeat_delay`; a pong still missing at the next one closes
