@@ -39,6 +39,7 @@
 pub mod config;
 pub mod demo;
 pub mod handler;
+pub mod memory;
 pub mod metrics;
 pub mod protocol;
 pub mod server;

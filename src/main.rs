@@ -61,6 +61,10 @@ struct Cli {
     /// Seconds between two one-line stats logs (0: none).
     #[arg(long, default_value_t = 60)]
     stats_interval: u64,
+    /// Seconds between checks whether enough sessions have gone to give freed memory back
+    /// to the kernel (0: never).
+    #[arg(long, default_value_t = 5)]
+    memory_trim_interval: u64,
     /// Seconds a new connection may take to send its request head (slowloris guard).
     #[arg(long, default_value_t = 5.0)]
     header_timeout: f64,
@@ -191,6 +195,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             None => None,
         },
         stats_interval: (cli.stats_interval > 0).then(|| Duration::from_secs(cli.stats_interval)),
+        memory_trim: (cli.memory_trim_interval > 0)
+            .then(|| Duration::from_secs(cli.memory_trim_interval)),
     };
     log::info!(
         "sockjs-server listening on http://{}",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
-use crate::metrics;
+use crate::{memory, metrics};
 
 use crate::protocol::CloseReason;
 use crate::transport::SockJs;
@@ -36,6 +36,9 @@ pub struct Options {
     pub metrics: Option<Arc<TcpListener>>,
     /// Interval of the one-line stats log at info level. Default: 60 s; `None` turns it off.
     pub stats_interval: Option<Duration>,
+    /// How often to check whether enough sessions have gone to give freed memory back to the
+    /// kernel (see [`crate::memory`]). Default: 5 s; `None` turns it off.
+    pub memory_trim: Option<Duration>,
 }
 
 impl Default for Options {
@@ -48,6 +51,7 @@ impl Default for Options {
             keep_alive: Duration::from_secs(5),
             metrics: None,
             stats_interval: Some(Duration::from_secs(60)),
+            memory_trim: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -95,9 +99,12 @@ pub async fn run(
     let stats = options
         .stats_interval
         .map(|every| actix_web::rt::spawn(log_stats(mounts.clone(), every)));
+    let trim = options
+        .memory_trim
+        .map(|every| actix_web::rt::spawn(trim_memory(mounts.clone(), every)));
     shutdown.await;
-    if let Some(stats) = stats {
-        stats.abort();
+    for task in [stats, trim].into_iter().flatten() {
+        task.abort();
     }
     if let Some(metrics) = metrics_server {
         metrics.stop(true).await;
@@ -130,6 +137,19 @@ fn serve_metrics(listener: TcpListener) -> io::Result<actix_web::dev::ServerHand
     let handle = server.handle();
     actix_web::rt::spawn(server);
     Ok(handle)
+}
+
+/// Every `every`, gives freed memory back once enough sessions have gone.
+async fn trim_memory(mounts: Vec<SockJs>, every: Duration) {
+    let mut tick = actix_web::rt::time::interval(every);
+    let mut trimmer = memory::Trimmer::default();
+    loop {
+        tick.tick().await;
+        let live = mounts.iter().map(|m| m.registry().len()).sum();
+        if trimmer.observe(live) {
+            memory::trim();
+        }
+    }
 }
 
 /// Logs one line of figures every `every` (as Spring's broker stats do).
