@@ -143,6 +143,12 @@ for r in $(seq "$ROUNDS"); do
 done
 
 "$BIN/loadgen" table --layout relay "$RAW" --markdown "$OUT/relay-results.md"
+{
+  echo
+  echo "C=$RELAY_C subscribers at $RELAY_RATE msgs/s for $DURATION s (grace $GRACE s), $WORKERS" \
+    "worker(s) per node, $(nproc) CPUs, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)," \
+    "$(date -u +%Y-%m-%d)."
+} >>"$OUT/relay-results.md"
 echo "(markdown: $OUT/relay-results.md; raw: $RAW)" >&2
 if [ "$FAILED" -gt 0 ]; then
   echo "relay.sh: $FAILED load generator run(s) failed" >&2

@@ -137,9 +137,10 @@ pub enum Layout {
     Relay,
 }
 
-/// A layout's rows, its server labels (the first is the numerator of every ratio) with
-/// their column headings, and the ratios' denominators.
+/// A layout's markdown title, its rows, its server labels with their column headings, and
+/// its ratios as (numerator, denominator) labels.
 struct Columns {
+    title: &'static str,
     figures: &'static [Figure],
     servers: &'static [(&'static str, &'static str)],
     ratios: &'static [(&'static str, &'static str)],
@@ -149,11 +150,13 @@ impl Layout {
     fn columns(self) -> Columns {
         match self {
             Layout::Servers => Columns {
+                title: "Benchmark results",
                 figures: FIGURES,
                 servers: &[("ours", "ours"), ("node", "node"), ("floor", "floor")],
                 ratios: &[("ours", "node"), ("ours", "floor")],
             },
             Layout::Relay => Columns {
+                title: "Broker relay benchmark results",
                 figures: RELAY_FIGURES,
                 servers: &[("inmem", "in-memory, 1 node"), ("relay", "relay, 2 nodes")],
                 ratios: &[("relay", "inmem")],
@@ -169,22 +172,25 @@ pub fn run(
     layout: Layout,
 ) -> Result<(), String> {
     let mut results: Vec<Value> = Vec::new();
+    // Rounds are counted per input file: several runs' files give their rounds' sum.
+    let mut rounds = 0;
     for input in inputs {
         let text = std::fs::read_to_string(input)
             .map_err(|e| format!("reading {}: {e}", input.display()))?;
+        let start = results.len();
         results.extend(
             text.lines()
                 .filter(|l| l.starts_with('{'))
                 .filter_map(|l| serde_json::from_str(l).ok()),
         );
+        rounds += results[start..]
+            .iter()
+            .filter_map(|r| r["round"].as_u64())
+            .max()
+            .unwrap_or(0);
     }
     let columns = layout.columns();
     let rows = rows(&results, &columns);
-    let rounds = results
-        .iter()
-        .filter_map(|r| r["round"].as_u64())
-        .max()
-        .unwrap_or(0);
     let mut header = vec!["figure".to_owned()];
     header.extend(
         columns
@@ -198,8 +204,9 @@ pub fn run(
     if let Some(path) = markdown {
         let labels: Vec<&str> = columns.servers.iter().map(|(label, _)| *label).collect();
         let mut md = format!(
-            "# Benchmark results\n\nMedians over {rounds} round(s); n = results per server \
+            "# {}\n\nMedians over {rounds} round(s); n = results per server \
              ({}).\n\n| {} |\n|{}\n",
+            columns.title,
             labels.join("/"),
             header.join(" | "),
             " --- |".repeat(header.len())
