@@ -19,7 +19,7 @@ use bytestring::ByteString;
 use super::error::TransportError;
 use super::{SockJs, hixie76, ws_guard};
 use crate::metrics::{Limit, MountMetrics};
-use crate::protocol::{CloseReason, Framing, TransportKind, decode_websocket};
+use crate::protocol::{CloseReason, Framing, TransportKind, decode_websocket, frame};
 use crate::session::actor::{Attach, Incoming};
 use crate::session::receiver::pipe;
 use crate::session::{CloseCause, Mode, Receiver, ReceiverItem, SessionHandle};
@@ -189,7 +189,7 @@ impl Socket {
     fn poll_event(
         &mut self,
         cx: &mut std::task::Context<'_>,
-        ping: &mut tokio::time::Interval,
+        ping: Option<&mut tokio::time::Interval>,
         peer_first: bool,
     ) -> Poll<Event> {
         if peer_first && let Poll::Ready(m) = Pin::new(&mut self.stream).poll_next(cx) {
@@ -201,7 +201,9 @@ impl Socket {
         if !peer_first && let Poll::Ready(m) = Pin::new(&mut self.stream).poll_next(cx) {
             return Poll::Ready(Event::Incoming(m));
         }
-        if ping.poll_tick(cx).is_ready() {
+        if let Some(ping) = ping
+            && ping.poll_tick(cx).is_ready()
+        {
             return Poll::Ready(Event::Ping);
         }
         Poll::Pending
@@ -268,28 +270,22 @@ impl Socket {
 )]
 fn run(mut s: Socket) -> impl Future<Output = ()> {
     async move {
-        // Dead peers: a ping every `heartbeat_delay`; a pong still missing at the next one closes
-        // the session, so a vanished peer is gone within two heartbeat periods.
-        let mut ping =
-            tokio::time::interval_at(tokio::time::Instant::now() + s.ping_every, s.ping_every);
+        // Dead peers: a ping every `heartbeat_delay`; a pong still missing at the next one
+        // closes the session, so a vanished peer is gone within two heartbeat periods. A
+        // framed session's `h` frames (one every `heartbeat_delay`) are the ping's clock; a
+        // raw one, which has none, keeps a timer of its own.
+        let mut timer = (s.mode == Mode::Raw).then(|| {
+            tokio::time::interval_at(tokio::time::Instant::now() + s.ping_every, s.ping_every)
+        });
         let mut awaiting_pong = false;
         let mut peer_first = false;
         let close: Option<CloseReason> = loop {
             peer_first = !peer_first;
-            match std::future::poll_fn(|cx| s.poll_event(cx, &mut ping, peer_first)).await {
-                Event::Ping => {
-                    if awaiting_pong {
-                        s.receiver.finish(NO_PONG, CloseCause::Timeout);
-                        break Some(NO_PONG);
-                    }
-                    awaiting_pong = true;
-                    if Box::pin(s.socket.ping(b"")).await.is_err() {
-                        s.receiver
-                            .finish(CloseReason::INTERRUPTED, CloseCause::Interrupted);
-                        break None;
-                    }
-                }
+            let event = std::future::poll_fn(|cx| s.poll_event(cx, timer.as_mut(), peer_first));
+            let ping_now = match event.await {
+                Event::Ping => true,
                 Event::Outgoing(Some(ReceiverItem::Frame(bytes))) => {
+                    let heartbeat = bytes == frame::HEARTBEAT;
                     let Ok(text) = ByteString::try_from(bytes) else {
                         continue;
                     };
@@ -298,17 +294,32 @@ fn run(mut s: Socket) -> impl Future<Output = ()> {
                             .finish(CloseReason::INTERRUPTED, CloseCause::Interrupted);
                         break None;
                     }
+                    heartbeat
                 }
                 Event::Outgoing(Some(ReceiverItem::End(reason))) => break reason,
                 Event::Outgoing(None) => break None,
                 Event::Incoming(Some(Ok(AggregatedMessage::Ping(data)))) => {
                     let _ = Box::pin(s.socket.pong(&data)).await;
+                    false
                 }
                 Event::Incoming(message) => {
                     if let Some((reason, cause)) = s.incoming(message, &mut awaiting_pong) {
                         s.receiver.finish(reason.clone(), cause);
                         break (cause != CloseCause::Interrupted).then_some(reason);
                     }
+                    false
+                }
+            };
+            if ping_now {
+                if awaiting_pong {
+                    s.receiver.finish(NO_PONG, CloseCause::Timeout);
+                    break Some(NO_PONG);
+                }
+                awaiting_pong = true;
+                if Box::pin(s.socket.ping(b"")).await.is_err() {
+                    s.receiver
+                        .finish(CloseReason::INTERRUPTED, CloseCause::Interrupted);
+                    break None;
                 }
             }
         };
