@@ -63,7 +63,7 @@ struct Cli {
     stats_interval: u64,
     /// Seconds between checks whether enough sessions have gone to give freed memory back
     /// to the kernel (0: never).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 1)]
     memory_trim_interval: u64,
     /// Seconds a new connection may take to send its request head (slowloris guard).
     #[arg(long, default_value_t = 5.0)]

@@ -4,7 +4,7 @@
 //! sessions came and went, the process stayed ~70 MB above where it started (benches/README.md,
 //! churn rows). `malloc_trim` hands free pages back to the kernel. It walks the heap, so it is
 //! called only when the number of live sessions has fallen well below its recent peak: a
-//! [`Trimmer`] decides, a background task in `server::run` asks it every few seconds.
+//! [`Trimmer`] decides, a background task in `server::run` asks it every second.
 
 /// Sessions that must have gone since the peak before a trim is worth it.
 pub const MIN_DROP: usize = 1_000;

@@ -37,7 +37,7 @@ pub struct Options {
     /// Interval of the one-line stats log at info level. Default: 60 s; `None` turns it off.
     pub stats_interval: Option<Duration>,
     /// How often to check whether enough sessions have gone to give freed memory back to the
-    /// kernel (see [`crate::memory`]). Default: 5 s; `None` turns it off.
+    /// kernel (see [`crate::memory`]). Default: 1 s; `None` turns it off.
     pub memory_trim: Option<Duration>,
 }
 
@@ -51,7 +51,7 @@ impl Default for Options {
             keep_alive: Duration::from_secs(5),
             metrics: None,
             stats_interval: Some(Duration::from_secs(60)),
-            memory_trim: Some(Duration::from_secs(5)),
+            memory_trim: Some(Duration::from_secs(1)),
         }
     }
 }
