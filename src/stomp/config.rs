@@ -37,7 +37,8 @@ pub struct StompConfig {
     /// Application destinations prefix: SENDs under it go to registered handlers. Default:
     /// `/app`.
     pub app_prefix: String,
-    /// Accept CONNECT without credentials (the principal is then `anonymous-{serial}`).
+    /// Accept CONNECT without credentials (the principal is then `anonymous-{serial}`, or
+    /// `anonymous-{node}-{serial}` through the broker relay).
     /// Default: true.
     pub allow_anonymous: bool,
     /// The CONNECTED `server` header. Default: `sockjs-server/{version}`.

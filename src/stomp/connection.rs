@@ -258,7 +258,11 @@ impl Connection {
         let principal = match self.shared.authenticator.authenticate(&credentials)? {
             Some(principal) => principal,
             None if config.allow_anonymous => Principal {
-                name: format!("anonymous-{}", self.serial),
+                name: match &self.shared.relay {
+                    // Unique across the nodes that share the relay's `/user` registry.
+                    Some(relay) => format!("anonymous-{}-{}", relay.node(), self.serial),
+                    None => format!("anonymous-{}", self.serial),
+                },
                 anonymous: true,
             },
             None => return Err(AuthError::LoginRequired.into()),
