@@ -14,10 +14,10 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use super::fanout::{self, Fanout, Figures, Inbox, Outbox};
+use super::fanout::{self, Inbox, Outbox, Pace};
 use crate::client::{self, Frame, Session, Transport};
 use crate::error::{Error, Result, within};
-use crate::{Common, default_tag, secs};
+use crate::{Common, default_tag};
 
 /// How long the subscribers' opens get to reach the service before the first message.
 const SETTLE: Duration = Duration::from_millis(500);
@@ -33,45 +33,25 @@ pub struct BroadcastArgs {
     /// The subscribers' transport.
     #[arg(long, value_enum, default_value = "websocket")]
     pub transport: Transport,
-    /// Messages per second the sender publishes.
-    #[arg(long, default_value_t = 20.0)]
-    pub rate: f64,
-    /// Message size in bytes (at least the timestamp's 16).
-    #[arg(long, default_value_t = 32)]
-    pub payload: usize,
-    /// Seconds to wait, after the last send, for deliveries still in flight.
-    #[arg(long, default_value_t = 5.0)]
-    pub grace: f64,
+    #[command(flatten)]
+    pub pace: Pace,
 }
 
 /// Runs the scenario and prints its result.
 pub async fn run(args: BroadcastArgs) -> std::result::Result<(), String> {
     let common = &args.common;
-    if !fanout::RATES.contains(&args.rate) {
-        return Err("rate must be 0.1..=10000 msgs/s".into());
-    }
+    args.pace.check()?;
     let subscribers = super::open_all(common, args.transport, args.sessions).await?;
-    let fan = Fanout::new();
-    let tasks: Vec<_> = subscribers.into_iter().map(|s| fan.subscribe(s)).collect();
-    tokio::time::sleep(SETTLE).await;
-    let sent = publish(&args, fan.base()).await;
-    let expected = sent.as_ref().map_or(0, |&n| n * args.sessions as u64);
-    let tally = fan.finish(expected, secs(args.grace), tasks).await?;
-    let sent = sent?;
-    fanout::report(
-        &common.labels(default_tag("broadcast", args.transport)),
-        Figures {
-            scenario: "broadcast",
-            sessions: args.sessions,
-            rate: args.rate,
-            payload: args.payload,
-            secs: common.duration().as_secs_f64(),
-            sent,
-        },
-        tally,
+    fanout::run(
+        common,
+        &args.pace,
+        ("broadcast", default_tag("broadcast", args.transport)),
+        subscribers,
+        SETTLE,
+        |base| publish(&args, base),
         json!({ "transport": args.transport.name() }),
-    );
-    Ok(())
+    )
+    .await
 }
 
 /// The sender: a websocket session of the service sending for the scenario's duration at
@@ -90,15 +70,9 @@ async fn publish(args: &BroadcastArgs, base: Instant) -> std::result::Result<u64
     let (sink, mut stream) = ws.split();
     let drain = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
     let mut sender = Sender(sink);
-    let outcome = fanout::publish(
-        &mut sender,
-        base,
-        (args.rate, args.payload),
-        common.duration(),
-        timeout,
-    )
-    .await
-    .map_err(|e| format!("sender: {e}"));
+    let outcome = fanout::publish(&mut sender, base, &args.pace, common)
+        .await
+        .map_err(|e| format!("sender: {e}"));
     let _ = within(timeout, "sender close", async {
         Ok(sender.0.close().await?)
     })

@@ -6,16 +6,19 @@
 //! Owns: how a fan-out is timed and reported. Must not: know a wire format (the scenarios
 //! supply an [`Inbox`] and an [`Outbox`]).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result, within};
 use crate::stats::{Labels, Latency, emit};
+use crate::{Common, secs};
 
 /// Most latency samples one subscriber keeps.
 const MAX_SAMPLES: usize = 100_000;
@@ -24,7 +27,70 @@ pub const STAMP: usize = 16;
 /// How often the wait for deliveries in flight looks at the count.
 const SETTLE_POLL: Duration = Duration::from_millis(20);
 /// The rates a sender may be asked for, in messages per second.
-pub const RATES: std::ops::RangeInclusive<f64> = 0.1..=10_000.0;
+const RATES: std::ops::RangeInclusive<f64> = 0.1..=10_000.0;
+
+/// The sender's pace and the wait after it: arguments every fan-out scenario takes.
+#[derive(Debug, Clone, Args)]
+pub struct Pace {
+    /// Messages per second the sender publishes.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Message size in bytes (at least the timestamp's 16).
+    #[arg(long, default_value_t = 32)]
+    pub payload: usize,
+    /// Seconds to wait, after the last send, for deliveries still in flight.
+    #[arg(long, default_value_t = 5.0)]
+    pub grace: f64,
+}
+
+impl Pace {
+    /// Refuses a rate outside [`RATES`] (before anything is opened).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if RATES.contains(&self.rate) {
+            Ok(())
+        } else {
+            Err("rate must be 0.1..=10000 msgs/s".into())
+        }
+    }
+}
+
+/// One fan-out: every inbox subscribed, `settle` waited, then `send` (given the run's base
+/// instant, returning how many it sent), the wait for deliveries in flight, and the result
+/// line for `scenario`, labelled `tag`, with `extra` fields.
+pub async fn run<F>(
+    common: &Common,
+    pace: &Pace,
+    (scenario, tag): (&str, String),
+    inboxes: Vec<impl Inbox>,
+    settle: Duration,
+    send: impl FnOnce(Instant) -> F,
+    extra: Value,
+) -> std::result::Result<(), String>
+where
+    F: Future<Output = std::result::Result<u64, String>>,
+{
+    let sessions = inboxes.len();
+    let fan = Fanout::new();
+    let tasks: Vec<_> = inboxes.into_iter().map(|i| fan.subscribe(i)).collect();
+    tokio::time::sleep(settle).await;
+    let sent = send(fan.base()).await;
+    let expected = sent.as_ref().map_or(0, |&n| n * sessions as u64);
+    let tally = fan.finish(expected, secs(pace.grace), tasks).await?;
+    report(
+        &common.labels(tag),
+        Figures {
+            scenario,
+            sessions,
+            rate: pace.rate,
+            payload: pace.payload,
+            secs: common.duration().as_secs_f64(),
+            sent: sent?,
+        },
+        tally,
+        extra,
+    );
+    Ok(())
+}
 
 /// Where a subscriber's deliveries come from.
 pub trait Inbox: Send + 'static {
@@ -146,16 +212,16 @@ async fn subscriber(
     (samples, None)
 }
 
-/// The sender's loop: one payload of `size` bytes every `1 / rate` s for `duration`, each
-/// send bounded by `timeout`. Returns how many were sent.
+/// The sender's loop: one payload of `pace.payload` bytes every `1 / pace.rate` s for the
+/// scenario's duration, each send bounded by its timeout. Returns how many were sent.
 pub async fn publish(
     outbox: &mut impl Outbox,
     base: Instant,
-    (rate, size): (f64, usize),
-    duration: Duration,
-    timeout: Duration,
+    pace: &Pace,
+    common: &Common,
 ) -> Result<u64> {
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let (size, duration, timeout) = (pace.payload, common.duration(), common.timeout());
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / pace.rate));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let end = Instant::now() + duration;
     let mut sent = 0;
@@ -184,7 +250,7 @@ pub struct Tally {
 
 /// The scenario's figures, for [`report`].
 #[derive(Debug)]
-pub struct Figures<'a> {
+struct Figures<'a> {
     /// The scenario's name in the result.
     pub scenario: &'a str,
     /// Subscribers.
@@ -201,7 +267,7 @@ pub struct Figures<'a> {
 
 /// Prints the result line: delivered per second, the share of sent x C delivered, p50/p99
 /// fan-out latency, whether it keeps up (ratio >= 0.99 and p99 < 1 s), plus `extra` fields.
-pub fn report(labels: &Labels, figures: Figures<'_>, tally: Tally, extra: Value) {
+fn report(labels: &Labels, figures: Figures<'_>, tally: Tally, extra: Value) {
     let Figures {
         scenario,
         sessions,

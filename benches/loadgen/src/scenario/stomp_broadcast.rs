@@ -6,15 +6,15 @@
 //! [`fanout`]). Figures: messages delivered per second, the share of sent x C
 //! delivered, and the p50/p99 fan-out latency.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::json;
 
-use super::fanout::{self, Fanout, Figures, Inbox, Outbox};
+use super::fanout::{self, Inbox, Outbox, Pace};
+use crate::Common;
 use crate::error::{Result, within};
 use crate::stomp::{self, Client};
-use crate::{Common, secs};
 
 /// The subscription id every subscriber uses (one subscription per client).
 const SUBSCRIPTION: &str = "0";
@@ -30,23 +30,14 @@ pub struct StompBroadcastArgs {
     /// The topic: a name RabbitMQ accepts too (`/topic/` then a routing key, no `/`).
     #[arg(long, default_value = "/topic/bench")]
     pub destination: String,
-    /// Messages per second the sender publishes.
-    #[arg(long, default_value_t = 20.0)]
-    pub rate: f64,
-    /// Message body size in bytes (at least the timestamp's 16).
-    #[arg(long, default_value_t = 32)]
-    pub payload: usize,
-    /// Seconds to wait, after the last send, for deliveries still in flight.
-    #[arg(long, default_value_t = 5.0)]
-    pub grace: f64,
+    #[command(flatten)]
+    pub pace: Pace,
 }
 
 /// Runs the scenario and prints its result.
 pub async fn run(args: StompBroadcastArgs) -> std::result::Result<(), String> {
     let common = &args.common;
-    if !fanout::RATES.contains(&args.rate) {
-        return Err("rate must be 0.1..=10000 msgs/s".into());
-    }
+    args.pace.check()?;
     let (addrs, prefix, dest) = (&common.addrs, common.prefix.as_str(), &args.destination);
     // `check` let no empty address list through: the modulo and the index are in range.
     let subscribers = super::open_each(common, args.sessions, |i| async move {
@@ -56,30 +47,20 @@ pub async fn run(args: StompBroadcastArgs) -> std::result::Result<(), String> {
     })
     .await
     .map_err(|e| format!("opening {} STOMP subscribers: {e}", args.sessions))?;
-    let fan = Fanout::new();
     // Every subscription has its receipt: no settling time is needed before sending.
-    let tasks: Vec<_> = subscribers.into_iter().map(|s| fan.subscribe(s)).collect();
-    let sent = publish(&args, fan.base()).await;
-    let expected = sent.as_ref().map_or(0, |&n| n * args.sessions as u64);
-    let tally = fan.finish(expected, secs(args.grace), tasks).await?;
-    let sent = sent?;
-    fanout::report(
-        &common.labels("stomp-broadcast".into()),
-        Figures {
-            scenario: "stomp-broadcast",
-            sessions: args.sessions,
-            rate: args.rate,
-            payload: args.payload,
-            secs: common.duration().as_secs_f64(),
-            sent,
-        },
-        tally,
+    fanout::run(
+        common,
+        &args.pace,
+        ("stomp-broadcast", "stomp-broadcast".into()),
+        subscribers,
+        Duration::ZERO,
+        |base| publish(&args, base),
         json!({
             "transport": "websocket", "prefix": prefix, "destination": dest,
             "nodes": addrs.len(),
         }),
-    );
-    Ok(())
+    )
+    .await
 }
 
 /// The sender: a STOMP client on the first address sending for the scenario's duration at
@@ -99,14 +80,7 @@ async fn publish(args: &StompBroadcastArgs, base: Instant) -> std::result::Resul
             client,
             destination: &args.destination,
         };
-        let sent = fanout::publish(
-            &mut sender,
-            base,
-            (args.rate, args.payload),
-            common.duration(),
-            timeout,
-        )
-        .await?;
+        let sent = fanout::publish(&mut sender, base, &args.pace, common).await?;
         within(timeout, "sender DISCONNECT", sender.client.disconnect()).await?;
         Ok::<_, crate::error::Error>(sent)
     };
