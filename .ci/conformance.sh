@@ -4,13 +4,15 @@
 # Usage: bash .ci/conformance.sh TARGET_DIR
 set -euo pipefail
 bin="$1"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../tests/lib.sh"
+port=$(free_port)
 log=$(mktemp)
 RUST_LOG=warn "$bin/sockjs-server" --bind "127.0.0.1:$port" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  if port_open "$port"; then break; fi
   sleep 0.1
 done
 "$bin/conformance" --url "http://127.0.0.1:$port"

@@ -71,9 +71,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/lib.sh
+. "$ROOT/tests/lib.sh"
 
 # cpu_s PID: the CPU seconds (user + system) process PID has used so far.
 cpu_s() {
@@ -89,7 +88,7 @@ start_node() {
     --static-dir /nonexistent --drain 1 "$@" >>"$log" 2>&1 &
   NODES+=($!)
   for i in $(seq "$STARTUP_TRIES"); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if port_open "$port"; then return 0; fi
     kill -0 "$!" 2>/dev/null || break
     sleep 0.1
   done

@@ -45,7 +45,9 @@ if [[ ! -x "$venv/bin/wstest" ]]; then
     jinja2==2.11.3 MarkupSafe==1.1.1 'zope.interface<6' six 2>&1 | grep -v -i 'deprecat\|conflict\|requires\|resolver' || true
 fi
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
+port=$(free_port)
 pid=
 cleanup() {
   if [[ -n "$pid" ]]; then

@@ -37,9 +37,8 @@ for bin in "$server_bin" "$torture_bin"; do
 done
 mkdir -p "$out"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
 
 port=$(free_port)
 metrics_port=$(free_port)

@@ -55,9 +55,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
 
 # wait_for URL: at most ~10 s for URL to answer 200.
 wait_for() {

@@ -48,9 +48,8 @@ prepare_www() {
   cp "$here/page/matrix.html" "$here/page/stomp.html" "$bundle" "$stomp_bundle" "$www/"
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
 
 # Waits (at most ~10 s) until URL/echo/info answers.
 wait_for() {

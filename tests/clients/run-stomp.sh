@@ -24,9 +24,8 @@ python3 -c 'import stomp' 2>/dev/null || {
 (cd "$root" && cargo build --release --bin sockjs-server)
 binary="$target/release/sockjs-server"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
 http_port="$(free_port)"
 tcp_port="$(free_port)"
 log="$(mktemp)"
@@ -43,7 +42,7 @@ trap stop_server EXIT
 
 up=0
 for _ in $(seq "$STARTUP_TRIES"); do
-  if python3 -c "import socket,sys; [socket.create_connection(('127.0.0.1', p), 1).close() for p in ($http_port, $tcp_port)]" 2>/dev/null; then
+  if port_open "$http_port" && port_open "$tcp_port"; then
     up=1
     break
   fi

@@ -16,9 +16,8 @@ root="$(cd "$here/../.." && pwd)"
 base="${RABBITMQ_DIR:-$root/target/rabbitmq}"
 START_TRIES=600   # x 0.1 s: the node answers on STOMP ~11 s after launch on this machine kind
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
 
 node_env() {
   # shellcheck disable=SC1091
@@ -74,7 +73,7 @@ CONF
   nohup "$server" >"$base/log/console.log" 2>&1 &
   echo $! >"$base/server.pid"
   for _ in $(seq "$START_TRIES"); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $STOMP_PORT), 1).close()" 2>/dev/null; then
+    if port_open "$STOMP_PORT"; then
       echo "STOMP_PORT=$STOMP_PORT"
       return 0
     fi
@@ -109,7 +108,7 @@ stop() {
 status() {
   [ -f "$base/env" ] || return 1
   node_env
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $STOMP_PORT), 1).close()" 2>/dev/null
+  port_open "$STOMP_PORT"
 }
 
 case "${1:-}" in

@@ -36,9 +36,8 @@ trap cleanup EXIT
 stomp_port="$("$here/rabbitmq.sh" start | sed -n 's/^STOMP_PORT=//p')"
 echo "run.sh: RabbitMQ STOMP on 127.0.0.1:$stomp_port"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
 start_node() { # name http tcp
   "$binary" --bind "127.0.0.1:$2" --stomp-tcp "127.0.0.1:$3" \
     --broker-relay "127.0.0.1:$stomp_port" --relay-registry-interval 1 \
@@ -51,7 +50,7 @@ start_node a "$http_a" "$tcp_a"
 start_node b "$http_b" "$tcp_b"
 for port in "$http_a" "$tcp_a" "$http_b" "$tcp_b"; do
   for _ in $(seq "$STARTUP_TRIES"); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null && break
+    port_open "$port" && break
     sleep 0.1
   done
 done
