@@ -16,12 +16,10 @@ use actix::{
     Actor, ActorContext, Addr, AsyncContext, Context, Handler as ActixHandler, SpawnHandle,
 };
 
-use bytes::Bytes;
-
 use super::headers::RequestHeaders;
 use super::receiver::{Lane, Sink};
 use super::registry::Registry;
-use super::state::{CloseCause, Mode, Output, SessionState, Timing};
+use super::state::{CloseCause, Mode, Output, SessionState, Timing, frame_of};
 use crate::handler::Handler;
 use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, Message, TransportKind};
@@ -64,10 +62,7 @@ impl SendLane {
             self.pipe.close();
             return false;
         }
-        let bytes = match self.mode {
-            Mode::Framed => message.frame().clone(),
-            Mode::Raw => Bytes::from(message.text()),
-        };
+        let bytes = frame_of(self.mode, message);
         let len = bytes.len() as u64;
         if !self.pipe.frame(bytes) {
             return false;
@@ -227,8 +222,6 @@ pub struct SessionActor {
     registry: Arc<Registry>,
     timer: Option<(Instant, SpawnHandle)>,
     metrics: MountMetrics,
-    /// A WebSocket session's mode: it opens a [`SendLane`].
-    lane_mode: Option<Mode>,
 }
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
@@ -268,7 +261,6 @@ impl SessionActor {
                 registry: spawn.registry,
                 timer: None,
                 metrics: spawn.metrics,
-                lane_mode: ends_with_receiver.then_some(spawn.mode),
             }
         });
         SessionHandle { info, addr }
@@ -320,7 +312,7 @@ impl SessionActor {
 
     /// Opens a WebSocket session's [`SendLane`] (after its open frame is queued).
     fn open_lane(&self) {
-        if let (Some(mode), Some(sink)) = (self.lane_mode, &self.sink) {
+        if let (Some(mode), Some(sink)) = (self.state.direct_mode(), &self.sink) {
             let _ = self.handle.info.lane.set(SendLane {
                 pipe: sink.lane(),
                 mode,

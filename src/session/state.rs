@@ -130,6 +130,12 @@ impl SessionState {
         self.outbox_bytes
     }
 
+    /// A WebSocket session's mode: its one receiver lives as long as it does, so once open
+    /// its sends may go straight to that receiver as [`frame_of`] frames them.
+    pub fn direct_mode(&self) -> Option<Mode> {
+        self.ends_with_receiver.then_some(self.mode)
+    }
+
     /// Attaches a receiver identified by `token`, which ends after `limit` bytes.
     /// `Err` carries the wrapped `c[2010,...]` frame for a receiver refused because another
     /// is attached; the session is unaffected.
@@ -303,7 +309,7 @@ impl SessionState {
             Mode::Raw => {
                 for message in batch {
                     if let Some(r) = &mut self.receiver {
-                        let text = Bytes::from(message.text());
+                        let text = frame_of(Mode::Raw, &message);
                         r.sent += text.len();
                         out.push(Output::Deliver(text));
                     }
@@ -324,6 +330,14 @@ impl SessionState {
             self.deadline = now + self.timing.disconnect;
             out.push(Output::EndReceiver(None));
         }
+    }
+}
+
+/// The bytes one message goes out as, alone: its `a[...]` frame (framed), or its text (raw).
+pub fn frame_of(mode: Mode, message: &Message) -> Bytes {
+    match mode {
+        Mode::Framed => message.frame().clone(),
+        Mode::Raw => Bytes::from(message.text()),
     }
 }
 

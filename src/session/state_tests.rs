@@ -314,3 +314,14 @@ fn messages_queued_before_a_close_are_delivered_before_the_close_frame() {
         vec!["a[\"a\",\"bye\"]\n", "c[3000,\"Go away!\"]\n"]
     );
 }
+
+#[test]
+fn a_message_alone_goes_out_as_its_frame_or_as_its_text() {
+    let m = Message::new("say \"hi\"\u{2028}");
+    assert_eq!(frame_of(Mode::Framed, &m), m.frame().clone());
+    assert_eq!(frame_of(Mode::Raw, &m), "say \"hi\"\u{2028}".as_bytes());
+    let raw = SessionState::new(Instant::now(), TIMING, Mode::Raw, true);
+    assert_eq!(raw.direct_mode(), Some(Mode::Raw));
+    let polling = SessionState::new(Instant::now(), TIMING, Mode::Framed, false);
+    assert_eq!(polling.direct_mode(), None);
+}
