@@ -8,13 +8,15 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use clap::Args;
 use serde_json::json;
+use sockjs_server::stomp::frame::{Command, Frame};
 
 use super::fanout::{self, Inbox, Outbox, Pace};
 use crate::Common;
 use crate::error::{Result, within};
-use crate::stomp::{self, Client};
+use crate::stomp::Client;
 
 /// The subscription id every subscriber uses (one subscription per client).
 const SUBSCRIPTION: &str = "0";
@@ -95,11 +97,10 @@ struct Sender<'a> {
 
 impl Outbox for Sender<'_> {
     async fn publish(&mut self, payload: &str) -> Result<()> {
-        let headers = [
-            ("destination", self.destination),
-            ("content-type", "text/plain"),
-        ];
-        let frame = stomp::encode("SEND", &headers, payload);
+        let frame = Frame::new(Command::Send)
+            .header("destination", self.destination)
+            .header("content-type", "text/plain")
+            .body(Bytes::copy_from_slice(payload.as_bytes()));
         self.client.send_frame(&frame).await
     }
 }
