@@ -13,6 +13,7 @@ mod jsonp;
 mod pages;
 mod websocket;
 pub mod ws_guard;
+mod ws_inbound;
 mod xhr;
 
 use std::sync::Arc;

@@ -1,22 +1,25 @@
 //! WebSocket transports: SockJS-framed (`/<server>/<session>/websocket`) and raw
-//! (`/websocket`). Each connection is its own session, living as long as the socket; one task
-//! per socket moves frames both ways.
+//! (`/websocket`). Each connection is its own session, living as long as the socket; the
+//! response body ([`SocketBody`]) moves frames both ways from inside the connection's task.
 
+use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Poll;
-use std::time::Duration;
+use std::task::{Context, Poll};
 
-use actix_web::FromRequest;
-use futures_util::{FutureExt, Stream};
-
+use actix_http::ws::CloseCode;
+use actix_http::ws::{OpCode, Parser};
+use actix_web::body::{BodyStream, BoxBody};
+use actix_web::dev::Payload;
 use actix_web::http::header;
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode};
 use bytestring::ByteString;
+use futures_util::Stream;
 
 use super::error::TransportError;
+use super::ws_inbound::{Inbound, InboundError, PeerMessage};
 use super::{SockJs, hixie76, ws_guard};
 use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, TransportKind, decode_websocket, frame};
@@ -97,45 +100,60 @@ fn start(
     transport: TransportKind,
     mode: Mode,
 ) -> Result<HttpResponse, TransportError> {
-    let protocols: Vec<&str> = mount
-        .config()
-        .websocket_protocols
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let mut response = actix_http::ws::handshake(req.head())
+        .map_err(|e| TransportError::Handshake(e.to_string()))?;
+    if let Some(protocol) = select_protocol(req, &mount.config().websocket_protocols) {
+        response.insert_header((header::SEC_WEBSOCKET_PROTOCOL, protocol));
+    }
     let max = mount.config().max_message_bytes;
     // Oversized messages are refused from their frame headers, before anything buffers them.
     let tripped = Arc::new(AtomicBool::new(false));
-    let mut guarded = ws_guard::guard(payload.into_inner(), max, Arc::clone(&tripped));
-    let payload = web::Payload::from_request(req, &mut guarded)
-        .now_or_never()
-        .and_then(Result::ok)
-        .ok_or_else(|| TransportError::Handshake("the request body is not available".into()))?;
-    let (response, socket, stream) = actix_ws::handle_with_protocols(req, payload, &protocols)
-        .map_err(|e| TransportError::Handshake(e.to_string()))?;
-    let stream = stream
-        .max_frame_size(max)
-        .aggregate_continuations()
-        .max_continuation_size(max);
-    let Ok(session) = mount.start_socket(req, id, transport, mode) else {
+    let payload = ws_guard::guard(payload.into_inner(), max, Arc::clone(&tripped));
+    let body = match mount.start_socket(req, id, transport, mode) {
+        Ok(session) => {
+            let receiver = attach_socket(&session);
+            let ping = (mode == Mode::Raw).then(|| {
+                let every = mount.config().heartbeat_delay;
+                tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+            });
+            BoxBody::new(BodyStream::new(SocketBody {
+                payload,
+                inbound: Inbound::new(max),
+                receiver,
+                session,
+                mode,
+                ping,
+                awaiting_pong: false,
+                metrics: mount.metrics().clone(),
+                tripped,
+                out: BytesMut::new(),
+                phase: Phase::Open,
+            }))
+        }
         // Over an admission limit: the handshake is done, so say why in a close frame.
-        actix_web::rt::spawn(socket.close(Some(ws_close(TRY_AGAIN_LATER))));
-        return Ok(response);
+        Err(_) => {
+            let mut out = BytesMut::new();
+            Parser::write_close(&mut out, Some(ws_close(TRY_AGAIN_LATER)), false);
+            let frame: Result<Bytes, Infallible> = Ok(out.freeze());
+            BoxBody::new(BodyStream::new(futures_util::stream::once(
+                std::future::ready(frame),
+            )))
+        }
     };
-    let receiver = attach_socket(&session);
-    let ping_every = mount.config().heartbeat_delay;
-    let metrics = mount.metrics().clone();
-    actix_web::rt::spawn(run(Socket {
-        socket,
-        stream,
-        receiver,
-        session,
-        mode,
-        ping_every,
-        metrics,
-        tripped,
-    }));
-    Ok(response)
+    response
+        .message_body(body)
+        .map(HttpResponse::from)
+        .map_err(|e| TransportError::Handshake(e.to_string()))
+}
+
+/// The first protocol the client asks for (`Sec-WebSocket-Protocol`, in its order) that the
+/// mount offers (`Config::websocket_protocols`).
+fn select_protocol<'a>(req: &'a HttpRequest, offered: &[String]) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(str::trim))
+        .find(|asked| !asked.is_empty() && offered.iter().any(|o| o == asked))
 }
 
 /// Attaches a socket's receiver to its new session.
@@ -159,186 +177,251 @@ pub(super) fn inbound(mode: Mode, text: &str) -> Result<Vec<String>, CloseReason
     }
 }
 
-/// One WebSocket connection and what its task needs.
-struct Socket {
-    socket: actix_ws::Session,
-    stream: AggregatedMessageStream,
+/// Where a socket body is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Moving frames both ways.
+    Open,
+    /// A close frame is written: the body ends once it is out.
+    Closing,
+    /// Ended.
+    Done,
+}
+
+/// Bytes of output after which a poll hands what it has to the connection, leaving the rest
+/// queued in the pipe (where it still counts towards `max_buffered_bytes`).
+const OUTPUT_CHUNK: usize = 64 * 1024;
+
+/// The response body of one WebSocket connection, and the whole of its work: polled by
+/// actix-http's connection task, it reads the peer's frames from the request payload (handing
+/// their messages to the session), writes what the session's pipe holds, and answers pings.
+/// No task of its own and no channel between it and the connection: a frame queued on the
+/// pipe wakes the connection, which writes it in the same poll. Dropped early (the
+/// connection is gone), its receiver reports the session interrupted.
+struct SocketBody {
+    /// The request payload: the peer's frames (behind the frame guard).
+    payload: Payload,
+    inbound: Inbound,
     receiver: Receiver,
     session: SessionHandle,
     mode: Mode,
-    ping_every: Duration,
+    /// Dead peers, raw sockets: a ping every `heartbeat_delay` (framed ones ping on `h`).
+    ping: Option<tokio::time::Interval>,
+    awaiting_pong: bool,
     metrics: MountMetrics,
     /// Set when the frame guard refused an oversized message.
     tripped: Arc<AtomicBool>,
+    /// Encoded frames for the connection to write.
+    out: BytesMut,
+    phase: Phase,
 }
 
-/// What woke a socket's task.
-enum Event {
-    /// Time for a ping.
-    Ping,
-    /// From the session.
-    Outgoing(Option<ReceiverItem>),
-    /// From the peer.
-    Incoming(Option<Result<AggregatedMessage, actix_ws::ProtocolError>>),
-}
+impl Stream for SocketBody {
+    type Item = Result<Bytes, Infallible>;
 
-impl Socket {
-    /// The next event, the two directions taking turns going first so neither starves the
-    /// other (the ping timer, raw sockets only, last).
-    fn poll_event(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-        ping: Option<&mut tokio::time::Interval>,
-        peer_first: bool,
-    ) -> Poll<Event> {
-        if peer_first && let Poll::Ready(m) = Pin::new(&mut self.stream).poll_next(cx) {
-            return Poll::Ready(Event::Incoming(m));
-        }
-        if let Poll::Ready(item) = self.receiver.poll_next(cx) {
-            return Poll::Ready(Event::Outgoing(item));
-        }
-        if !peer_first && let Poll::Ready(m) = Pin::new(&mut self.stream).poll_next(cx) {
-            return Poll::Ready(Event::Incoming(m));
-        }
-        if let Some(ping) = ping
-            && ping.poll_tick(cx).is_ready()
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.phase == Phase::Open
+            && let Some((reason, cause)) = this.read_peer(cx)
         {
-            return Poll::Ready(Event::Ping);
+            this.receiver.finish(reason.clone(), cause);
+            this.close((cause != CloseCause::Interrupted).then_some(reason));
         }
-        Poll::Pending
+        if this.phase == Phase::Open {
+            this.write_session(cx);
+        }
+        if this.phase == Phase::Open
+            && let Some(timer) = &mut this.ping
+            && timer.poll_tick(cx).is_ready()
+        {
+            this.ping_now();
+        }
+        if !this.out.is_empty() {
+            // A new buffer each time: an idle socket holds none.
+            return Poll::Ready(Some(Ok(std::mem::take(&mut this.out).freeze())));
+        }
+        match this.phase {
+            Phase::Open => Poll::Pending,
+            Phase::Closing | Phase::Done => {
+                this.phase = Phase::Done;
+                Poll::Ready(None)
+            }
+        }
     }
+}
 
-    /// What a message from the peer means: `Some` closes the session.
-    fn incoming(
-        &mut self,
-        message: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
-        awaiting_pong: &mut bool,
-    ) -> Option<(CloseReason, CloseCause)> {
-        let too_big = |metrics: &MountMetrics| {
-            metrics.rejected(Limit::MessageTooBig);
-            Some((TOO_BIG, CloseCause::ProtocolError))
-        };
-        match message {
-            Some(Ok(AggregatedMessage::Text(text))) => deliver(&self.session, self.mode, &text),
-            Some(Ok(AggregatedMessage::Binary(bytes))) => {
-                match (self.mode, std::str::from_utf8(&bytes)) {
-                    (Mode::Raw, Ok(text)) => deliver(&self.session, self.mode, text),
-                    (Mode::Raw, Err(_)) => Some((NOT_UTF8, CloseCause::ProtocolError)),
-                    (Mode::Framed, _) => {
-                        Some((CloseReason::BROKEN_FRAMING, CloseCause::ProtocolError))
+impl SocketBody {
+    /// Reads what the peer sent so far; the session gets its messages in one batch. `Some`
+    /// closes the session.
+    fn read_peer(&mut self, cx: &mut Context<'_>) -> Option<(CloseReason, CloseCause)> {
+        let mut texts = Vec::new();
+        let verdict = loop {
+            match self.inbound.next() {
+                Ok(Some(message)) => {
+                    if let Some(close) = self.take(message, &mut texts) {
+                        break Some(close);
                     }
                 }
+                Ok(None) => match Pin::new(&mut self.payload).poll_next(cx) {
+                    Poll::Ready(Some(Ok(bytes))) => self.inbound.push(bytes),
+                    Poll::Ready(Some(Err(_)) | None) if self.tripped.load(Ordering::Relaxed) => {
+                        break Some(self.refusal(InboundError::TooBig));
+                    }
+                    // The connection broke or ended without a close frame.
+                    Poll::Ready(Some(Err(_)) | None) => {
+                        break Some((CloseReason::INTERRUPTED, CloseCause::Interrupted));
+                    }
+                    Poll::Pending => break None,
+                },
+                Err(e) => break Some(self.refusal(e)),
             }
-            // Answered by the caller (it needs an await).
-            Some(Ok(AggregatedMessage::Ping(_))) => None,
-            Some(Ok(AggregatedMessage::Pong(_))) => {
-                *awaiting_pong = false;
+        };
+        if !texts.is_empty() {
+            self.session.addr().do_send(Incoming(texts));
+        }
+        verdict
+    }
+
+    /// One message from the peer: texts join the batch for the session.
+    fn take(
+        &mut self,
+        message: PeerMessage,
+        texts: &mut Vec<String>,
+    ) -> Option<(CloseReason, CloseCause)> {
+        let text = match message {
+            PeerMessage::Text(text) => text,
+            PeerMessage::Binary(bytes) => match (self.mode, ByteString::try_from(bytes)) {
+                (Mode::Raw, Ok(text)) => text,
+                (Mode::Raw, Err(_)) => return Some((NOT_UTF8, CloseCause::ProtocolError)),
+                (Mode::Framed, _) => {
+                    return Some((CloseReason::BROKEN_FRAMING, CloseCause::ProtocolError));
+                }
+            },
+            PeerMessage::Ping(data) => {
+                Parser::write_message(&mut self.out, data, OpCode::Pong, true, false);
+                return None;
+            }
+            PeerMessage::Pong => {
+                self.awaiting_pong = false;
+                return None;
+            }
+            PeerMessage::Close(_) => return Some((CloseReason::NORMAL, CloseCause::ClientClosed)),
+        };
+        match inbound(self.mode, &text) {
+            Ok(mut messages) => {
+                texts.append(&mut messages);
                 None
             }
-            Some(Ok(AggregatedMessage::Close(_))) => {
-                Some((CloseReason::NORMAL, CloseCause::ClientClosed))
-            }
-            Some(Err(_)) if self.tripped.load(Ordering::Relaxed) => too_big(&self.metrics),
-            Some(Err(actix_ws::ProtocolError::Overflow)) => too_big(&self.metrics),
-            // A text message that is not UTF-8 (RFC 6455 section 8.1: close 1007).
-            Some(Err(actix_ws::ProtocolError::Io(e)))
-                if e.kind() == std::io::ErrorKind::InvalidData =>
-            {
-                Some((NOT_UTF8, CloseCause::ProtocolError))
-            }
-            Some(Err(e)) => {
-                log::debug!("websocket protocol error on {}: {e}", self.session.prefix());
-                Some((
-                    CloseReason::new(1002, "Protocol error"),
-                    CloseCause::ProtocolError,
-                ))
-            }
-            None if self.tripped.load(Ordering::Relaxed) => too_big(&self.metrics),
-            None => Some((CloseReason::INTERRUPTED, CloseCause::Interrupted)),
+            Err(reason) => Some((reason, CloseCause::ProtocolError)),
         }
     }
-}
 
-/// Moves frames both ways until either side ends, then closes the socket.
-///
-/// An `async move` block that uses `s` in place: an `async fn` would keep its argument and
-/// its own binding of it as two copies in its future (400 bytes each).
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an async fn doubles the future's size"
-)]
-fn run(mut s: Socket) -> impl Future<Output = ()> {
-    async move {
-        // Dead peers: a ping every `heartbeat_delay`; a pong still missing at the next one
-        // closes the session, so a vanished peer is gone within two heartbeat periods. A
-        // framed session's `h` frames (one every `heartbeat_delay`) are the ping's clock; a
-        // raw one, which has none, keeps a timer of its own.
-        let mut timer = (s.mode == Mode::Raw).then(|| {
-            tokio::time::interval_at(tokio::time::Instant::now() + s.ping_every, s.ping_every)
-        });
-        let mut awaiting_pong = false;
-        let mut peer_first = false;
-        let close: Option<CloseReason> = loop {
-            peer_first = !peer_first;
-            let event = std::future::poll_fn(|cx| s.poll_event(cx, timer.as_mut(), peer_first));
-            let ping_now = match event.await {
-                Event::Ping => true,
-                Event::Outgoing(Some(ReceiverItem::Frame(bytes))) => {
-                    let heartbeat = bytes == frame::HEARTBEAT;
-                    let Ok(text) = ByteString::try_from(bytes) else {
-                        continue;
-                    };
-                    if Box::pin(s.socket.text(text)).await.is_err() {
-                        s.receiver
-                            .finish(CloseReason::INTERRUPTED, CloseCause::Interrupted);
-                        break None;
-                    }
-                    heartbeat
-                }
-                Event::Outgoing(Some(ReceiverItem::End(reason))) => break reason,
-                Event::Outgoing(None) => break None,
-                Event::Incoming(Some(Ok(AggregatedMessage::Ping(data)))) => {
-                    let _ = Box::pin(s.socket.pong(&data)).await;
-                    false
-                }
-                Event::Incoming(message) => {
-                    if let Some((reason, cause)) = s.incoming(message, &mut awaiting_pong) {
-                        s.receiver.finish(reason.clone(), cause);
-                        break (cause != CloseCause::Interrupted).then_some(reason);
-                    }
-                    false
-                }
-            };
-            if ping_now {
-                if awaiting_pong {
-                    s.receiver.finish(NO_PONG, CloseCause::Timeout);
-                    break Some(NO_PONG);
-                }
-                awaiting_pong = true;
-                if Box::pin(s.socket.ping(b"")).await.is_err() {
-                    s.receiver
-                        .finish(CloseReason::INTERRUPTED, CloseCause::Interrupted);
-                    break None;
-                }
+    /// The close for what the peer got wrong (the one table for it).
+    fn refusal(&self, error: InboundError) -> (CloseReason, CloseCause) {
+        let reason = match error {
+            InboundError::TooBig => {
+                self.metrics.rejected(Limit::MessageTooBig);
+                TOO_BIG
+            }
+            InboundError::NotUtf8 => NOT_UTF8,
+            InboundError::Protocol(e) => {
+                log::debug!("websocket protocol error on {}: {e}", self.session.prefix());
+                CloseReason::new(1002, "Protocol error")
             }
         };
-        let _ = Box::pin(s.socket.close(close.map(ws_close))).await;
+        (reason, CloseCause::ProtocolError)
     }
-}
-fn deliver(session: &SessionHandle, mode: Mode, text: &str) -> Option<(CloseReason, CloseCause)> {
-    match inbound(mode, text) {
-        Ok(messages) if messages.is_empty() => None,
-        Ok(messages) => {
-            session.addr().do_send(Incoming(messages));
-            None
+
+    /// Encodes what the session queued, up to [`OUTPUT_CHUNK`] bytes.
+    fn write_session(&mut self, cx: &mut Context<'_>) {
+        while self.out.len() < OUTPUT_CHUNK {
+            match self.receiver.poll_next(cx) {
+                Poll::Ready(Some(ReceiverItem::Frame(bytes))) => {
+                    // Pipe frames are made from Rust strings: valid UTF-8 text.
+                    Parser::write_message(&mut self.out, &bytes, OpCode::Text, true, false);
+                    if bytes == frame::HEARTBEAT {
+                        self.ping_now();
+                        if self.phase != Phase::Open {
+                            return;
+                        }
+                    }
+                }
+                Poll::Ready(Some(ReceiverItem::End(reason))) => return self.close(reason),
+                Poll::Ready(None) => return self.close(None),
+                Poll::Pending => return,
+            }
         }
-        Err(reason) => Some((reason, CloseCause::ProtocolError)),
+    }
+
+    /// A ping, or the close for a peer that did not answer the last one: a vanished peer is
+    /// gone within two heartbeat periods.
+    fn ping_now(&mut self) {
+        if self.awaiting_pong {
+            self.receiver.finish(NO_PONG, CloseCause::Timeout);
+            return self.close(Some(NO_PONG));
+        }
+        self.awaiting_pong = true;
+        Parser::write_message(&mut self.out, b"", OpCode::Ping, true, false);
+    }
+
+    /// Writes the close frame (a bare one without a reason); the body ends after it.
+    fn close(&mut self, reason: Option<CloseReason>) {
+        Parser::write_close(&mut self.out, reason.map(ws_close), false);
+        self.phase = Phase::Closing;
     }
 }
 
-fn ws_close(reason: CloseReason) -> actix_ws::CloseReason {
-    actix_ws::CloseReason {
+/// Close frame payloads are at most 125 bytes: a 2-byte code and a reason of at most 123
+/// (RFC 6455 section 5.5).
+const MAX_CLOSE_REASON: usize = 123;
+
+fn ws_close(reason: CloseReason) -> actix_http::ws::CloseReason {
+    let mut description = reason.reason.into_owned();
+    if description.len() > MAX_CLOSE_REASON {
+        let mut end = MAX_CLOSE_REASON;
+        while !description.is_char_boundary(end) {
+            end -= 1;
+        }
+        description.truncate(end);
+    }
+    actix_http::ws::CloseReason {
         code: CloseCode::from(reason.code),
-        description: Some(reason.reason.into_owned()),
+        description: Some(description),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn the_first_protocol_asked_for_that_is_offered_is_chosen() {
+        let req = TestRequest::default()
+            .insert_header((header::SEC_WEBSOCKET_PROTOCOL, "mqtt, , v12.stomp"))
+            .append_header((header::SEC_WEBSOCKET_PROTOCOL, "v10.stomp"))
+            .to_http_request();
+        let offered = ["v10.stomp".to_owned(), "v12.stomp".to_owned()];
+        assert_eq!(select_protocol(&req, &offered), Some("v12.stomp"));
+        assert_eq!(select_protocol(&req, &["wamp".to_owned()]), None);
+        assert_eq!(
+            select_protocol(&TestRequest::default().to_http_request(), &offered),
+            None
+        );
+    }
+
+    #[test]
+    fn a_long_close_reason_is_cut_to_fit_a_control_frame_on_a_character_boundary() {
+        let reason = CloseReason::new(4000, "é".repeat(100));
+        let close = ws_close(reason);
+        let description = close.description.unwrap_or_default();
+        assert_eq!(description.len(), 122, "61 two-byte characters");
+        let mut frame = BytesMut::new();
+        Parser::write_close(
+            &mut frame,
+            Some(ws_close(CloseReason::new(4000, description))),
+            false,
+        );
+        assert!(frame.len() <= 2 + 125);
     }
 }
