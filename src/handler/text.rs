@@ -35,7 +35,16 @@ impl Handler for CloseAtOnce {
 /// The sessions of one broadcast group. Clone it into the factory of a mount.
 #[derive(Debug, Default, Clone)]
 pub struct Broadcast {
-    members: Arc<Mutex<HashMap<u64, SessionHandle>>>,
+    members: Arc<Mutex<Members>>,
+}
+
+/// The members by serial, and a list of them made for publishing: made again by the first
+/// publish after a change, shared by every publish until the next one (so a publish clones
+/// one `Arc`, not a handle per member).
+#[derive(Debug, Default)]
+struct Members {
+    by_serial: HashMap<u64, SessionHandle>,
+    list: Option<Arc<[SessionHandle]>>,
 }
 
 impl Broadcast {
@@ -47,28 +56,43 @@ impl Broadcast {
     /// Sends `text` to every member: quoted once, shared by all.
     pub fn publish(&self, text: &str) {
         let message = Message::new(text);
-        let members: Vec<SessionHandle> = self.members.lock().values().cloned().collect();
-        for member in members {
+        let list = {
+            let mut members = self.members.lock();
+            let Members { by_serial, list } = &mut *members;
+            Arc::clone(list.get_or_insert_with(|| by_serial.values().cloned().collect()))
+        };
+        for member in list.iter() {
             member.send_message(message.clone());
         }
     }
 
     /// How many sessions are in the group.
     pub fn len(&self) -> usize {
-        self.members.lock().len()
+        self.members.lock().by_serial.len()
     }
 
     /// Whether the group is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    fn join(&self, session: &SessionHandle) {
+        let mut members = self.members.lock();
+        members.by_serial.insert(session.serial(), session.clone());
+        members.list = None;
+    }
+
+    fn leave(&self, session: &SessionHandle) {
+        let mut members = self.members.lock();
+        if members.by_serial.remove(&session.serial()).is_some() {
+            members.list = None;
+        }
+    }
 }
 
 impl Handler for Broadcast {
     fn on_open(&mut self, session: &SessionHandle) {
-        self.members
-            .lock()
-            .insert(session.serial(), session.clone());
+        self.join(session);
     }
 
     fn on_message(&mut self, _session: &SessionHandle, message: String) {
@@ -76,6 +100,6 @@ impl Handler for Broadcast {
     }
 
     fn on_close(&mut self, session: &SessionHandle, _reason: &CloseReason, _cause: CloseCause) {
-        self.members.lock().remove(&session.serial());
+        self.leave(session);
     }
 }
