@@ -83,6 +83,9 @@ pub async fn run(
     // is seen immediately and its session closed with 1002
     // (`HandlingClose.test_abort_xhr_streaming`). Embedders should set this too.
     .h1_allow_half_closed(false)
+    // Frames leave as they are written, not held by Nagle's algorithm for an ACK (actix
+    // leaves the OS default, Nagle on; sockjs-node's sockets have it off).
+    .tcp_nodelay(true)
     .client_request_timeout(options.request_head_timeout)
     .keep_alive(options.keep_alive)
     .workers(options.workers.max(1))
