@@ -4,14 +4,13 @@
 
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use actix_http::ws::CloseCode;
 use actix_http::ws::{OpCode, Parser};
 use actix_web::body::{BodyStream, BoxBody};
 use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -107,8 +106,7 @@ fn start(
     }
     let max = mount.config().max_message_bytes;
     // Oversized messages are refused from their frame headers, before anything buffers them.
-    let tripped = Arc::new(AtomicBool::new(false));
-    let payload = ws_guard::guard(payload.into_inner(), max, Arc::clone(&tripped));
+    let payload = ws_guard::guard(payload.into_inner(), max);
     let body = match mount.start_socket(req, id, transport, mode) {
         Ok(session) => {
             let receiver = attach_socket(&session);
@@ -125,9 +123,8 @@ fn start(
                 ping,
                 awaiting_pong: false,
                 metrics: mount.metrics().clone(),
-                tripped,
                 out: BytesMut::new(),
-                phase: Phase::Open,
+                closing: false,
             }))
         }
         // Over an admission limit: the handshake is done, so say why in a close frame.
@@ -177,17 +174,6 @@ pub(super) fn inbound(mode: Mode, text: &str) -> Result<Vec<String>, CloseReason
     }
 }
 
-/// Where a socket body is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Moving frames both ways.
-    Open,
-    /// A close frame is written: the body ends once it is out.
-    Closing,
-    /// Ended.
-    Done,
-}
-
 /// Bytes of output after which a poll hands what it has to the connection, leaving the rest
 /// queued in the pipe (where it still counts towards `max_buffered_bytes`).
 const OUTPUT_CHUNK: usize = 64 * 1024;
@@ -209,11 +195,10 @@ struct SocketBody {
     ping: Option<tokio::time::Interval>,
     awaiting_pong: bool,
     metrics: MountMetrics,
-    /// Set when the frame guard refused an oversized message.
-    tripped: Arc<AtomicBool>,
     /// Encoded frames for the connection to write.
     out: BytesMut,
-    phase: Phase,
+    /// A close frame is written: the body ends once it is out.
+    closing: bool,
 }
 
 impl Stream for SocketBody {
@@ -221,16 +206,16 @@ impl Stream for SocketBody {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.phase == Phase::Open
+        if !this.closing
             && let Some((reason, cause)) = this.read_peer(cx)
         {
             this.receiver.finish(reason.clone(), cause);
             this.close((cause != CloseCause::Interrupted).then_some(reason));
         }
-        if this.phase == Phase::Open {
+        if !this.closing {
             this.write_session(cx);
         }
-        if this.phase == Phase::Open
+        if !this.closing
             && let Some(timer) = &mut this.ping
             && timer.poll_tick(cx).is_ready()
         {
@@ -240,12 +225,10 @@ impl Stream for SocketBody {
             // A new buffer each time: an idle socket holds none.
             return Poll::Ready(Some(Ok(std::mem::take(&mut this.out).freeze())));
         }
-        match this.phase {
-            Phase::Open => Poll::Pending,
-            Phase::Closing | Phase::Done => {
-                this.phase = Phase::Done;
-                Poll::Ready(None)
-            }
+        if this.closing {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
         }
     }
 }
@@ -264,7 +247,8 @@ impl SocketBody {
                 }
                 Ok(None) => match Pin::new(&mut self.payload).poll_next(cx) {
                     Poll::Ready(Some(Ok(bytes))) => self.inbound.push(bytes),
-                    Poll::Ready(Some(Err(_)) | None) if self.tripped.load(Ordering::Relaxed) => {
+                    // The frame guard refused an oversized message.
+                    Poll::Ready(Some(Err(PayloadError::Overflow))) => {
                         break Some(self.refusal(InboundError::TooBig));
                     }
                     // The connection broke or ended without a close frame.
@@ -341,7 +325,7 @@ impl SocketBody {
                     Parser::write_message(&mut self.out, &bytes, OpCode::Text, true, false);
                     if bytes == frame::HEARTBEAT {
                         self.ping_now();
-                        if self.phase != Phase::Open {
+                        if self.closing {
                             return;
                         }
                     }
@@ -367,7 +351,7 @@ impl SocketBody {
     /// Writes the close frame (a bare one without a reason); the body ends after it.
     fn close(&mut self, reason: Option<CloseReason>) {
         Parser::write_close(&mut self.out, reason.map(ws_close), false);
-        self.phase = Phase::Closing;
+        self.closing = true;
     }
 }
 

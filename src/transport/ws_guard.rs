@@ -6,9 +6,6 @@
 //!
 //! Pure: bytes in, a verdict out; the stream wrapper at the bottom only applies it.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use bytes::Bytes;
@@ -105,17 +102,16 @@ impl FrameGuard {
 }
 
 /// Wraps a request payload with a [`FrameGuard`]; when it trips, the stream ends with an
-/// error and `tripped` is set (so the socket is closed with 1009).
-pub fn guard(payload: Payload, max: usize, tripped: Arc<AtomicBool>) -> Payload {
+/// [`PayloadError::Overflow`] (so the socket is closed with 1009). Nothing else yields that
+/// error on a WebSocket's payload: after the handshake actix-http parses no more request
+/// heads on the connection, which is its only other source.
+pub fn guard(payload: Payload, max: usize) -> Payload {
     let mut guard = FrameGuard::new(max);
     let stream = payload.map(move |chunk: Result<Bytes, PayloadError>| {
         let bytes = chunk?;
         match guard.feed(&bytes) {
             Ok(()) => Ok(bytes),
-            Err(TooBig) => {
-                tripped.store(true, Ordering::Relaxed);
-                Err(PayloadError::Overflow)
-            }
+            Err(TooBig) => Err(PayloadError::Overflow),
         }
     });
     let boxed: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
