@@ -57,25 +57,9 @@ trap cleanup EXIT
 
 # shellcheck source=tests/lib.sh
 . "$root/tests/lib.sh"
-
-# wait_for URL: at most ~10 s for URL to answer 200.
-wait_for() {
-  for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null --max-time 1 "$1"; then return 0; fi
-    sleep 0.1
-  done
-  echo "test-proxies: $1 did not come up" >&2
-  return 1
-}
-
-# render TEMPLATE OUTPUT KEY=VALUE...: replaces each {{KEY}} in TEMPLATE.
-render() {
-  local template="$1" output="$2" expr=() kv
-  shift 2
-  for kv in "$@"; do expr+=(-e "s|{{${kv%%=*}}}|${kv#*=}|g"); done
-  sed "${expr[@]}" "$template" >"$output"
-  if grep -q '{{' "$output"; then echo "test-proxies: unrendered placeholder in $output" >&2; exit 2; fi
-}
+# wait_for, render, start_nginx, start_apache.
+# shellcheck source=deploy/proxies.sh
+. "$root/deploy/proxies.sh"
 
 # start_server NAME PORT SOCKJS_URL: one sockjs-server serving the browser pages.
 start_server() {
@@ -143,11 +127,7 @@ www="$("$root/tests/browser/run.sh" --prepare)"
 started=$SECONDS
 backend=$(free_port); listen=$(free_port)
 start_server nginx "$backend" "http://127.0.0.1:$listen/sockjs.min.js"
-render "$root/deploy/nginx.conf" "$out/nginx/nginx.conf" \
-  "LISTEN=127.0.0.1:$listen" "BACKEND=127.0.0.1:$backend" "RUN_DIR=$out/nginx"
-nginx -t -q -p "$out/nginx" -e "$out/nginx/error.log" -c "$out/nginx/nginx.conf"
-nginx -p "$out/nginx" -e "$out/nginx/error.log" -c "$out/nginx/nginx.conf" -g 'daemon off;' &
-pids+=($!)
+start_nginx "$out/nginx" "$root/deploy/nginx.conf" "LISTEN=127.0.0.1:$listen" "BACKEND=127.0.0.1:$backend"
 wait_for "http://127.0.0.1:$backend/echo/info"
 wait_for "http://127.0.0.1:$listen/echo/info"
 conformance nginx "http://127.0.0.1:$listen" "${nginx_known[@]}"
@@ -158,12 +138,7 @@ note "nginx stage took $((SECONDS - started))s"
 started=$SECONDS
 backend=$(free_port); listen=$(free_port)
 start_server apache "$backend" "http://127.0.0.1:$listen/sockjs.min.js"
-render "$root/deploy/apache.conf" "$out/apache/apache.conf" \
-  "LISTEN=127.0.0.1:$listen" "LISTEN_PORT=$listen" "BACKEND=127.0.0.1:$backend" \
-  "RUN_DIR=$out/apache"
-apache2 -t -f "$out/apache/apache.conf" >/dev/null
-apache2 -f "$out/apache/apache.conf" -DFOREGROUND &
-pids+=($!)
+start_apache "$out/apache" "$listen" "127.0.0.1:$backend"
 wait_for "http://127.0.0.1:$backend/echo/info"
 wait_for "http://127.0.0.1:$listen/echo/info"
 conformance apache "http://127.0.0.1:$listen" "${apache_known[@]}"
@@ -177,12 +152,8 @@ balancer="http://127.0.0.1:$listen"
 # Both nodes serve the same pages; the client bundle comes through the balancer.
 start_server node-a "$node_a" "$balancer/sockjs.min.js"
 start_server node-b "$node_b" "$balancer/sockjs.min.js"
-render "$root/deploy/nginx-two-nodes.conf" "$out/two-nodes/nginx.conf" \
-  "LISTEN=127.0.0.1:$listen" "NODE_A=127.0.0.1:$node_a" "NODE_B=127.0.0.1:$node_b" \
-  "RUN_DIR=$out/two-nodes"
-nginx -t -q -p "$out/two-nodes" -e "$out/two-nodes/error.log" -c "$out/two-nodes/nginx.conf"
-nginx -p "$out/two-nodes" -e "$out/two-nodes/error.log" -c "$out/two-nodes/nginx.conf" -g 'daemon off;' &
-pids+=($!)
+start_nginx "$out/two-nodes" "$root/deploy/nginx-two-nodes.conf" \
+  "LISTEN=127.0.0.1:$listen" "NODE_A=127.0.0.1:$node_a" "NODE_B=127.0.0.1:$node_b"
 wait_for "http://127.0.0.1:$node_a/echo/info"
 wait_for "http://127.0.0.1:$node_b/echo/info"
 wait_for "$balancer/echo/info"
