@@ -10,6 +10,16 @@ use super::quote::{quote_for_script_into, quote_into};
 pub const XHR_STREAMING_PRELUDE_LEN: usize = 2048;
 /// The eventsource prelude, a bare line end, for an old Opera bug (`EventSource.test_transport`).
 pub const EVENTSOURCE_PRELUDE: &[u8] = b"\r\n";
+/// Bytes escaped in an EventSource `data:` line, as sockjs-node does (`escape_selected(p,
+/// '\r\n\x00')`, with `%` always added): sockjs-client passes every event through
+/// `decodeURI` (lib/transport/receiver/eventsource.js), so a raw `%41` would arrive as `A` and
+/// a `%` before non-hex makes it throw; CR and LF would end the line, NUL is not carried.
+const EVENTSOURCE_ESCAPED: [(u8, &[u8]); 4] = [
+    (b'%', b"%25"),
+    (b'\r', b"%0D"),
+    (b'\n', b"%0A"),
+    (0, b"%00"),
+];
 /// The htmlfile page must be longer than this before the first frame, for Safari's content
 /// sniffing (`HtmlFile.test_transport`: `len(d) > 1024`).
 pub const HTMLFILE_MIN_PRELUDE: usize = 1024;
@@ -38,7 +48,7 @@ impl Framing {
         match self {
             Framing::WebSocket => frame,
             Framing::Xhr => concat(&[&frame, b"\n"]),
-            Framing::EventSource => concat(&[b"data: ", &frame, b"\r\n\r\n"]),
+            Framing::EventSource => eventsource_event(&frame),
             Framing::HtmlFile => {
                 let mut s = String::with_capacity(frame.len() + 32);
                 s.push_str("<script>\np(");
@@ -87,6 +97,28 @@ pub fn htmlfile_prelude(callback: &str) -> Bytes {
     Bytes::from(page)
 }
 
+/// `data: <frame>\r\n\r\n` with [`EVENTSOURCE_ESCAPED`] applied to the frame.
+fn eventsource_event(frame: &[u8]) -> Bytes {
+    const HEAD: &[u8] = b"data: ";
+    const TAIL: &[u8] = b"\r\n\r\n";
+    let escaped = |b: u8| EVENTSOURCE_ESCAPED.iter().find(|(c, _)| *c == b);
+    let extra = frame.iter().filter(|b| escaped(**b).is_some()).count() * 2;
+    let mut out = BytesMut::with_capacity(HEAD.len() + frame.len() + extra + TAIL.len());
+    out.put_slice(HEAD);
+    if extra == 0 {
+        out.put_slice(frame);
+    } else {
+        for b in frame {
+            match escaped(*b) {
+                Some((_, escape)) => out.put_slice(escape),
+                None => out.put_u8(*b),
+            }
+        }
+    }
+    out.put_slice(TAIL);
+    out.freeze()
+}
+
 fn concat(parts: &[&[u8]]) -> Bytes {
     let mut out = BytesMut::with_capacity(parts.iter().map(|p| p.len()).sum());
     for part in parts {
@@ -98,6 +130,7 @@ fn concat(parts: &[&[u8]]) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn xhr_frames_end_with_a_newline() {
@@ -110,6 +143,42 @@ mod tests {
             &Framing::EventSource.wrap(Bytes::from_static(br#"a["x"]"#))[..],
             b"data: a[\"x\"]\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn eventsource_escapes_what_decode_uri_and_the_line_parser_would_change() {
+        assert_eq!(
+            &Framing::EventSource.wrap(Bytes::from_static(b"a[\"100% %41\r\n\0\"]"))[..],
+            b"data: a[\"100%25 %2541%0D%0A%00\"]\r\n\r\n"
+        );
+    }
+
+    proptest! {
+        /// What sockjs-client does to an event: the EventSource parser keeps the line after
+        /// `data: `, then `decodeURI` turns every `%XX` back (the escapes are all ASCII).
+        #[test]
+        fn eventsource_events_decode_back_to_the_frame(frame in any::<String>()) {
+            let wrapped = Framing::EventSource.wrap(Bytes::from(frame.clone()));
+            let text = std::str::from_utf8(&wrapped).unwrap();
+            let line = text.strip_prefix("data: ").and_then(|t| t.strip_suffix("\r\n\r\n"));
+            let line = line.unwrap();
+            prop_assert!(!line.contains(['\r', '\n', '\0']));
+            prop_assert_eq!(decode_uri(line), frame);
+        }
+    }
+
+    /// `decodeURI` for the escapes above: `%XX` of an ASCII byte becomes that byte.
+    fn decode_uri(s: &str) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(at) = rest.find('%') {
+            out.push_str(&rest[..at]);
+            let byte = u8::from_str_radix(&rest[at + 1..at + 3], 16).unwrap();
+            out.push(char::from(byte));
+            rest = &rest[at + 3..];
+        }
+        out.push_str(rest);
+        out
     }
 
     #[test]
