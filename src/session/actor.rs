@@ -19,7 +19,7 @@ use actix::{
 use super::headers::RequestHeaders;
 use super::receiver::{Lane, Sink};
 use super::registry::Registry;
-use super::state::{CloseCause, Mode, Output, SessionState, Timing, frame_of};
+use super::state::{CloseCause, Mode, Output, SessionState, Timing, frame_of, outbox_admits};
 use crate::handler::Handler;
 use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, Message, TransportKind};
@@ -57,7 +57,7 @@ struct SendLane {
 impl SendLane {
     /// Queues `message` on the socket's pipe; false leaves it to the actor.
     fn send(&self, message: &Message) -> bool {
-        if self.pipe.in_flight() + message.cost() > self.max_buffered {
+        if !outbox_admits(self.pipe.in_flight(), message.cost(), self.max_buffered) {
             // The actor closes the session for the overflow; every later send goes its way.
             self.pipe.close();
             return false;
@@ -494,7 +494,7 @@ impl ActixHandler<Send> for SessionActor {
 
     fn handle(&mut self, msg: Send, ctx: &mut Context<Self>) {
         let pending = self.state.buffered_bytes() + self.sink.as_ref().map_or(0, Sink::in_flight);
-        let out = if pending + msg.0.cost() > self.max_buffered {
+        let out = if !outbox_admits(pending, msg.0.cost(), self.max_buffered) {
             log::warn!(
                 "session {} on {}: {} bytes waiting for a slow receiver; closing",
                 self.handle.id(),

@@ -333,6 +333,14 @@ impl SessionState {
     }
 }
 
+/// Whether a session whose outbox holds `pending` bytes (queued or in flight to its receiver)
+/// admits one more message of `cost` bytes under the bound `max` (`max_buffered_bytes`).
+/// An empty outbox always admits one message, so the largest message a client may send
+/// (`max_message_bytes`) can always be sent back, whatever its quoting and framing add.
+pub fn outbox_admits(pending: usize, cost: usize, max: usize) -> bool {
+    pending == 0 || pending.saturating_add(cost) <= max
+}
+
 /// The bytes one message goes out as, alone: its `a[...]` frame (framed), or its text (raw).
 pub fn frame_of(mode: Mode, message: &Message) -> Bytes {
     match mode {

@@ -325,3 +325,11 @@ fn a_message_alone_goes_out_as_its_frame_or_as_its_text() {
     let polling = SessionState::new(Instant::now(), TIMING, Mode::Framed, false);
     assert_eq!(polling.direct_mode(), None);
 }
+
+#[test]
+fn an_empty_outbox_admits_one_message_of_any_size() {
+    assert!(outbox_admits(0, 3 * 1024 * 1024, 1024 * 1024));
+    assert!(outbox_admits(10, 90, 100));
+    assert!(!outbox_admits(10, 91, 100));
+    assert!(!outbox_admits(1, usize::MAX, 100));
+}

@@ -16,7 +16,9 @@ pub struct StompConfig {
     pub max_subscriptions: usize,
     /// Outgoing bytes queued for one TCP connection; past it the slow consumer gets an ERROR
     /// and is closed. SockJS sessions are bounded by the mount's `max_buffered_bytes` instead
-    /// (an ERROR `message:slow consumer...`, then `c[4500,...]`). Default: 1 MiB.
+    /// (an ERROR `message:slow consumer...`, then `c[4500,...]`). An empty queue always
+    /// takes one frame, so the largest frame a client may send can always be delivered.
+    /// Default: 1 MiB.
     pub max_buffered_bytes: usize,
     /// Messages a `/queue/` holds while it has no subscriber ready; past it the oldest is
     /// dropped (RabbitMQ's `drop-head`). Default: 1000.

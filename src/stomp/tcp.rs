@@ -23,6 +23,7 @@ use super::connection::Flow;
 use super::error::StompError;
 use super::frame::Version;
 use super::message::{Outlet, Wire};
+use crate::session::state::outbox_admits;
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -62,7 +63,7 @@ impl Outlet for TcpOutlet {
         if self.closing.load(Ordering::Acquire) {
             return false;
         }
-        if self.queued.load(Ordering::Relaxed) + wire.len() > self.max {
+        if !outbox_admits(self.queued.load(Ordering::Relaxed), wire.len(), self.max) {
             if !self.closing.swap(true, Ordering::AcqRel) {
                 log::debug!("stomp tcp: slow consumer, closing");
                 let error = StompError::SlowConsumer(self.max).frame(None);
