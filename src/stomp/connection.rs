@@ -133,7 +133,10 @@ impl Connection {
                     }
                     return Flow::Open;
                 }
-                Err(e) => return self.fail(&e.into(), None),
+                Err(e) => {
+                    let receipt = self.decoder.receipt();
+                    return self.fail(&e.into(), receipt.as_deref());
+                }
             }
         }
     }

@@ -7,6 +7,7 @@
 
 use bytes::{Buf, BytesMut};
 
+use super::command::RECEIPT;
 use super::frame::{BACKSLASH, COLON, CR, Command, Escaping, Frame, LF, NUL, Version};
 
 /// Header carrying the body length (1.2 "Header content-length").
@@ -162,6 +163,29 @@ impl Decoder {
             headers: head.headers,
             body: frame_bytes.freeze(),
         }))
+    }
+
+    /// The `receipt` header of the frame being decoded, as far as its head has arrived: after
+    /// an error, the refused frame's, so its ERROR can carry the `receipt-id` (1.2 "ERROR").
+    /// Read best-effort from the raw head when the head itself was refused (an unknown
+    /// command, a malformed or oversized header): the first `receipt` line wins, as for any
+    /// repeated header, and a value longer than `max_header_bytes` is not taken.
+    pub fn receipt(&self) -> Option<String> {
+        if let Some(head) = &self.head {
+            return head
+                .headers
+                .iter()
+                .find(|(name, _)| name == RECEIPT)
+                .map(|(_, value)| value.clone());
+        }
+        let mut lines = self.buf.as_ref().split(|&b| b == LF).map(trim_cr);
+        lines.next(); // the command line
+        lines
+            .take_while(|line| !line.is_empty())
+            .take(self.limits.max_headers)
+            .filter(|line| line.len() <= self.limits.max_header_bytes)
+            .find_map(|line| line.strip_prefix(RECEIPT.as_bytes())?.strip_prefix(&[COLON]))
+            .map(|value| String::from_utf8_lossy(value).into_owned())
     }
 
     fn skip_heartbeats(&mut self) {

@@ -197,3 +197,26 @@ proptest! {
         prop_assert_eq!(out, frames);
     }
 }
+
+#[test]
+fn a_refused_frame_still_tells_its_receipt() {
+    let mut d = Decoder::new(Limits::default());
+    d.push(b"BOGUS\nfoo:bar\nreceipt:r1\nreceipt:r2\n\nbody\0");
+    assert!(matches!(d.next_frame(), Err(FrameError::UnknownCommand(_))));
+    assert_eq!(d.receipt().as_deref(), Some("r1"));
+
+    let mut d = Decoder::new(Limits::default());
+    d.push(b"SEND\nreceipt:r3\nno colon here\n\n\0");
+    assert_eq!(d.next_frame(), Err(FrameError::MalformedHeader));
+    assert_eq!(d.receipt().as_deref(), Some("r3"));
+
+    let mut d = Decoder::new(Limits::default());
+    d.push(b"SEND\nreceipt:r4\ncontent-length:1\n\nxy\0");
+    assert_eq!(d.next_frame(), Err(FrameError::MissingNul));
+    assert_eq!(d.receipt().as_deref(), Some("r4"));
+
+    let mut d = Decoder::new(Limits::default());
+    d.push(b"BOGUS\n\nreceipt:in-the-body\0");
+    assert!(d.next_frame().is_err());
+    assert_eq!(d.receipt(), None, "a body line is not a header");
+}
