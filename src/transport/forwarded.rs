@@ -58,7 +58,9 @@ impl ProxyNet {
     }
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
+/// `ip` with an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what a socket bound to `[::]`
+/// reports for an IPv4 peer) written as the IPv4 address.
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
@@ -78,33 +80,50 @@ pub fn client_ip(
     forwarded: &[&str],
     trusted: &[ProxyNet],
 ) -> IpAddr {
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
-    if !is_trusted(peer) {
+    if !is_trusted(peer, trusted) {
         return peer;
     }
-    let mut hops: Vec<IpAddr> = forwarded
-        .iter()
-        .flat_map(|v| v.split(','))
-        .filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (k, v) = pair.split_once('=')?;
-                k.trim()
-                    .eq_ignore_ascii_case("for")
-                    .then(|| parse_node(v))?
-            })
-        })
-        .collect();
-    if hops.is_empty() {
-        hops = forwarded_for
+    let by_forwarded = rightmost_untrusted(
+        forwarded
             .iter()
             .flat_map(|v| v.split(','))
-            .filter_map(parse_node)
-            .collect();
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("for")
+                        .then(|| parse_node(v))?
+                })
+            }),
+        trusted,
+    );
+    let by_xff = rightmost_untrusted(
+        forwarded_for
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(parse_node),
+        trusted,
+    );
+    // A proxy writes one of the two headers and passes the other on as the client sent it
+    // (nginx and Apache write only X-Forwarded-For): when both name a client and disagree,
+    // one of them is the client's own claim and nothing says which, so neither is believed.
+    match (by_forwarded, by_xff) {
+        (Some(a), Some(b)) if canonical(a) != canonical(b) => peer,
+        (a, b) => a.or(b).unwrap_or(peer),
     }
-    hops.into_iter()
-        .rev()
-        .find(|ip| !is_trusted(*ip))
-        .unwrap_or(peer)
+}
+
+/// Whether `ip` is one of the `trusted` proxies.
+pub fn is_trusted(ip: IpAddr, trusted: &[ProxyNet]) -> bool {
+    trusted.iter().any(|n| n.contains(ip))
+}
+
+/// The last of `hops` (nearest to us) that is not a trusted proxy.
+fn rightmost_untrusted(
+    hops: impl DoubleEndedIterator<Item = IpAddr>,
+    trusted: &[ProxyNet],
+) -> Option<IpAddr> {
+    hops.rev().find(|ip| !is_trusted(*ip, trusted))
 }
 
 /// An address as forwarding headers write it: `1.2.3.4`, `1.2.3.4:5`, `"[::1]:5"`, `[::1]`.
@@ -149,17 +168,37 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_takes_precedence_and_accepts_ports_and_brackets() {
+    fn forwarded_accepts_ports_and_brackets() {
         let trusted = nets(&["::1"]);
         let got = client_ip(
             ip("::1"),
-            &["9.9.9.9"],
+            &[],
             &[r#"for="[2001:db8::7]:4711";proto=https"#],
             &trusted,
         );
         assert_eq!(got, ip("2001:db8::7"));
         let got = client_ip(ip("::1"), &[], &["for=192.0.2.60:8080"], &trusted);
         assert_eq!(got, ip("192.0.2.60"));
+    }
+
+    #[test]
+    fn disagreeing_headers_are_both_ignored() {
+        // nginx appends to X-Forwarded-For and passes the client's own Forwarded on.
+        let trusted = nets(&["127.0.0.1"]);
+        let got = client_ip(
+            ip("127.0.0.1"),
+            &["198.51.100.7"],
+            &["for=6.6.6.6"],
+            &trusted,
+        );
+        assert_eq!(got, ip("127.0.0.1"));
+        let agreeing = client_ip(
+            ip("127.0.0.1"),
+            &["198.51.100.7"],
+            &["for=198.51.100.7"],
+            &trusted,
+        );
+        assert_eq!(agreeing, ip("198.51.100.7"));
     }
 
     #[test]
