@@ -1,10 +1,13 @@
 //! The client's address behind reverse proxies: `X-Forwarded-For` and `Forwarded` are read
 //! only when the connection comes from a configured trusted proxy, and the client is the
 //! rightmost address that is not itself a trusted proxy (anything left of it could be forged
-//! by the client).
+//! by the client). Also which untrusted peers to warn about ([`ForwarderWarnings`]). Pure: no
+//! I/O, no clock, no logging (the caller passes `now` and does the logging).
 
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 /// A trusted proxy address or network (`10.0.0.0/8`, `::1`, `127.0.0.1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +129,58 @@ fn rightmost_untrusted(
     hops.rev().find(|ip| !is_trusted(*ip, trusted))
 }
 
+/// How long after warning about an untrusted forwarder the same peer is warned about again.
+pub const FORWARDER_WARNING_EVERY: Duration = Duration::from_secs(10 * 60);
+/// Peers remembered as warned about at most: past it new peers are not warned about until
+/// older entries expire, so memory and log lines stay bounded whoever connects.
+pub const FORWARDER_WARNINGS_MAX: usize = 64;
+
+/// Which peers that send forwarding headers without being trusted proxies to warn about: each
+/// peer at most once per `every`, and at most `capacity` peers per `every` in all (the peers
+/// are the TCP peers' addresses, which an IPv6 client has plenty of).
+#[derive(Debug)]
+pub struct ForwarderWarnings {
+    every: Duration,
+    capacity: usize,
+    warned: HashMap<IpAddr, Instant>,
+    /// The entries of `warned`, oldest first (they are added with a non-decreasing `now`).
+    order: VecDeque<(IpAddr, Instant)>,
+}
+
+impl Default for ForwarderWarnings {
+    fn default() -> Self {
+        ForwarderWarnings::new(FORWARDER_WARNING_EVERY, FORWARDER_WARNINGS_MAX)
+    }
+}
+
+impl ForwarderWarnings {
+    /// Warnings for each peer at most once per `every`, about at most `capacity` peers.
+    pub fn new(every: Duration, capacity: usize) -> Self {
+        ForwarderWarnings {
+            every,
+            capacity,
+            warned: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// Whether to warn now about `peer`; if so, it is remembered as warned about at `now`.
+    pub fn should_warn(&mut self, peer: IpAddr, now: Instant) -> bool {
+        while let Some(&(ip, at)) = self.order.front()
+            && now.saturating_duration_since(at) >= self.every
+        {
+            self.order.pop_front();
+            self.warned.remove(&ip);
+        }
+        if self.warned.contains_key(&peer) || self.warned.len() >= self.capacity {
+            return false;
+        }
+        self.warned.insert(peer, now);
+        self.order.push_back((peer, now));
+        true
+    }
+}
+
 /// An address as forwarding headers write it: `1.2.3.4`, `1.2.3.4:5`, `"[::1]:5"`, `[::1]`.
 fn parse_node(v: &str) -> Option<IpAddr> {
     let v = v.trim().trim_matches('"');
@@ -207,6 +262,38 @@ mod tests {
             client_ip(ip("127.0.0.1"), &[], &[], &nets(&["127.0.0.1"])),
             ip("127.0.0.1")
         );
+    }
+
+    #[test]
+    fn a_peer_is_warned_about_once_per_period() {
+        let mut w = ForwarderWarnings::new(Duration::from_secs(600), 8);
+        let t = Instant::now();
+        assert!(w.should_warn(ip("10.1.2.3"), t));
+        assert!(!w.should_warn(ip("10.1.2.3"), t + Duration::from_secs(1)));
+        assert!(!w.should_warn(ip("10.1.2.3"), t + Duration::from_secs(599)));
+        // Another peer is its own matter.
+        assert!(w.should_warn(ip("10.9.9.9"), t + Duration::from_secs(2)));
+        assert!(w.should_warn(ip("10.1.2.3"), t + Duration::from_secs(600)));
+        assert!(!w.should_warn(ip("10.1.2.3"), t + Duration::from_secs(601)));
+    }
+
+    #[test]
+    fn past_its_capacity_new_peers_wait_for_old_entries_to_expire() {
+        let mut w = ForwarderWarnings::new(Duration::from_secs(60), 3);
+        let t = Instant::now();
+        let peer = |n: u8| IpAddr::from([10, 0, 0, n]);
+        for n in 0..3 {
+            assert!(w.should_warn(peer(n), t + Duration::from_secs(u64::from(n))));
+        }
+        // Hundreds of new peers within the period: no warning, no growth.
+        for n in 3..=255 {
+            assert!(!w.should_warn(peer(n), t + Duration::from_secs(10)));
+        }
+        assert_eq!((w.warned.len(), w.order.len()), (3, 3));
+        // Once the oldest entry expires, one new peer gets its warning.
+        assert!(w.should_warn(peer(200), t + Duration::from_secs(60)));
+        assert!(!w.should_warn(peer(201), t + Duration::from_secs(60)));
+        assert_eq!((w.warned.len(), w.order.len()), (3, 3));
     }
 
     #[test]

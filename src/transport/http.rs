@@ -1,12 +1,17 @@
-//! HTTP details shared by the transports: CORS, caching, the JSESSIONID cookie and origin
-//! checks. Header values are the ones the official suite checks.
+//! HTTP details shared by the transports: CORS, caching, the JSESSIONID cookie, origin
+//! checks and the client's address (with the warning about untrusted forwarders). Header
+//! values are the ones the official suite checks.
 
-use std::time::{Duration, SystemTime};
+use std::net::IpAddr;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant, SystemTime};
 
-use actix_web::http::header::{self, HeaderValue, HttpDate};
+use actix_web::http::header::{self, HeaderName, HeaderValue, HttpDate};
 use actix_web::{HttpRequest, HttpResponseBuilder};
+use parking_lot::Mutex;
 
 use super::error::TransportError;
+use super::forwarded::{self, ForwarderWarnings};
 use crate::config::Config;
 
 /// `text/plain; charset=UTF-8` (greeting, xhr_send, jsonp_send, errors).
@@ -27,26 +32,69 @@ pub const NO_CACHE: &str = "no-store, no-cache, no-transform, must-revalidate, m
 /// least 7 digits).
 pub const CACHE_FOR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
-/// The client's address: the peer, or what a trusted proxy says it forwarded for.
-pub fn client_ip(req: &HttpRequest, config: &Config) -> Option<std::net::IpAddr> {
+/// The client's address: the peer, or what a trusted proxy says it forwarded for. Forwarding
+/// headers from a peer that is not a trusted proxy are ignored, and a warning naming
+/// `--trusted-proxy` is logged (once per peer every
+/// [`FORWARDER_WARNING_EVERY`](forwarded::FORWARDER_WARNING_EVERY)).
+pub fn client_ip(req: &HttpRequest, config: &Config) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
-    if config.trusted_proxies.is_empty() {
+    if !forwarded::is_trusted(peer, &config.trusted_proxies) {
+        warn_untrusted_forwarder(req, peer);
         return Some(peer);
     }
-    let values = |name: &str| -> Vec<&str> {
+    let values = |name: &HeaderName| -> Vec<&str> {
         req.headers()
             .get_all(name)
             .filter_map(|v| v.to_str().ok())
             .collect()
     };
-    let xff = values("x-forwarded-for");
-    let fwd = values("forwarded");
-    Some(super::forwarded::client_ip(
+    let xff = values(&X_FORWARDED_FOR);
+    let fwd = values(&header::FORWARDED);
+    Some(forwarded::client_ip(
         peer,
         &xff,
         &fwd,
         &config.trusted_proxies,
     ))
+}
+
+/// `X-Forwarded-For` (not in `http`'s list: it was never standardised).
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// The peers already warned about, for the whole process (the warning is about where the
+/// server sits in the network, not about one mount).
+static UNTRUSTED_FORWARDERS: LazyLock<Mutex<ForwarderWarnings>> = LazyLock::new(Mutex::default);
+
+/// Warns (at most once per peer per [`forwarded::FORWARDER_WARNING_EVERY`]) that `peer`,
+/// which is not a trusted proxy, sent `X-Forwarded-For` or `Forwarded`: typically a reverse
+/// proxy missing from `--trusted-proxy`, whose clients then all count as the proxy.
+fn warn_untrusted_forwarder(req: &HttpRequest, peer: IpAddr) {
+    let sent: Vec<&str> = [
+        ("X-Forwarded-For", &X_FORWARDED_FOR),
+        ("Forwarded", &header::FORWARDED),
+    ]
+    .into_iter()
+    .filter(|(_, h)| req.headers().contains_key(*h))
+    .map(|(name, _)| name)
+    .collect();
+    if sent.is_empty() {
+        return;
+    }
+    let peer = forwarded::canonical(peer);
+    if !UNTRUSTED_FORWARDERS
+        .lock()
+        .should_warn(peer, Instant::now())
+    {
+        return;
+    }
+    log::warn!(
+        "request from {peer} carries {} but {peer} is not a trusted proxy, so {peer} is taken \
+         as the client's address (session binding, per-address limits, \
+         SessionHandle::client_addr). If {peer} is your reverse proxy, start the server with \
+         --trusted-proxy {peer} (Config::trusted_proxies); if it is a client, or a proxy on \
+         the client's side, nothing needs doing",
+        sent.join(" and ")
+    );
 }
 
 /// Adds `Cache-Control: no-store, ...`.

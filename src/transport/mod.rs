@@ -16,6 +16,7 @@ pub mod ws_guard;
 mod ws_inbound;
 mod xhr;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use actix_web::dev::{AppService, HttpServiceFactory};
@@ -210,14 +211,13 @@ impl SockJs {
         }
     }
 
-    /// What later requests must match to use a session this request opens.
-    fn binding(&self, req: &HttpRequest) -> Binding {
-        let client = || Some(http::client_ip(req, &self.0.config));
+    /// What later requests must match to use a session this request (from `client`) opens.
+    fn binding(&self, req: &HttpRequest, client: Option<IpAddr>) -> Binding {
         let cookie = || Some(Some(http::jsessionid_value(req)));
         match self.0.config.session_binding {
             SessionBinding::Off => Binding::default(),
             SessionBinding::ClientAddress => Binding {
-                client: client(),
+                client: Some(client),
                 cookie: None,
             },
             SessionBinding::Cookie => Binding {
@@ -225,18 +225,17 @@ impl SockJs {
                 cookie: cookie(),
             },
             SessionBinding::ClientAddressAndCookie => Binding {
-                client: client(),
+                client: Some(client),
                 cookie: cookie(),
             },
         }
     }
 
-    /// Whether `req` may use `session` (see `Config::session_binding`); refusals are logged.
-    fn admits(&self, session: &SessionHandle, req: &HttpRequest) -> bool {
+    /// Whether `req`, from `client`, may use `session` (see `Config::session_binding`);
+    /// refusals are logged.
+    fn admits(&self, session: &SessionHandle, req: &HttpRequest, client: Option<IpAddr>) -> bool {
         let bound = session.binding();
-        let ok = bound
-            .client
-            .is_none_or(|c| c == http::client_ip(req, &self.0.config))
+        let ok = bound.client.is_none_or(|c| c == client)
             && bound
                 .cookie
                 .as_ref()
@@ -244,10 +243,9 @@ impl SockJs {
         if !ok {
             self.0.metrics.rejected(Limit::Binding);
             log::warn!(
-                "session {} on {}: refused a request from another client ({:?})",
+                "session {} on {}: refused a request from another client ({client:?})",
                 session.id(),
                 self.0.prefix,
-                http::client_ip(req, &self.0.config)
             );
         }
         ok
@@ -256,22 +254,29 @@ impl SockJs {
     /// The live HTTP session `id` if `req` may use it.
     fn find(&self, req: &HttpRequest, id: &str) -> Result<SessionHandle, TransportError> {
         let session = self.0.registry.find(id).ok_or(TransportError::NotFound)?;
-        if self.admits(&session, req) {
+        if self.admits(&session, req, http::client_ip(req, &self.0.config)) {
             Ok(session)
         } else {
             Err(TransportError::NotFound)
         }
     }
 
-    fn spawn(&self, req: &HttpRequest, id: &str, transport: TransportKind, mode: Mode) -> Spawn {
+    fn spawn(
+        &self,
+        req: &HttpRequest,
+        client: Option<IpAddr>,
+        id: &str,
+        transport: TransportKind,
+        mode: Mode,
+    ) -> Spawn {
         let config = &self.0.config;
         Spawn {
-            binding: self.binding(req),
+            binding: self.binding(req, client),
             id: id.to_owned(),
             prefix: Arc::clone(&self.0.prefix),
             transport,
             peer: req.peer_addr(),
-            client: http::client_ip(req, config),
+            client,
             headers: RequestHeaders::copy_from(req.headers()),
             timing: Timing {
                 heartbeat: config.heartbeat_delay,
@@ -298,12 +303,12 @@ impl SockJs {
         self.0
             .registry
             .add_socket(client, self.limits(), || {
-                SessionActor::start(self.spawn(req, id, transport, mode), true)
+                SessionActor::start(self.spawn(req, client, id, transport, mode), true)
             })
             .inspect_err(|e| self.refused(e, client))
     }
 
-    fn refused(&self, e: &Refused, client: Option<std::net::IpAddr>) {
+    fn refused(&self, e: &Refused, client: Option<IpAddr>) {
         self.0.metrics.rejected(match e {
             Refused::Full => Limit::MaxSessions,
             Refused::ClientFull => Limit::MaxSessionsPerClient,
@@ -332,13 +337,14 @@ impl SockJs {
                 .0
                 .registry
                 .find_or_create(id, client, self.limits(), || {
-                    SessionActor::start(self.spawn(req, id, transport, Mode::Framed), false)
+                    let spawn = self.spawn(req, client, id, transport, Mode::Framed);
+                    SessionActor::start(spawn, false)
                 })
                 .map_err(|e| {
                     self.refused(&e, client);
                     TransportError::Unavailable
                 })?;
-            if !self.admits(&handle, req) {
+            if !self.admits(&handle, req, client) {
                 return Err(TransportError::NotFound);
             }
             let (sink, mut receiver) = pipe();
