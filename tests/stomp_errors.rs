@@ -108,11 +108,12 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// A STOMP connection over one of the three ways in.
+/// A STOMP connection over one of the three ways in (the socket boxed: a WebSocket client is
+/// far larger than a TCP one).
 enum Conn {
     Tcp(TcpClient),
     Ws {
-        ws: Ws,
+        ws: Box<Ws>,
         sockjs: bool,
         decoder: Decoder,
     },
@@ -123,7 +124,7 @@ impl Conn {
         match way {
             "tcp" => Conn::Tcp(TcpClient::open(server.tcp).await),
             "websocket" => Conn::Ws {
-                ws: connect(&format!("ws://{}/stomp/websocket", server.http)).await,
+                ws: Box::new(connect(&format!("ws://{}/stomp/websocket", server.http)).await),
                 sockjs: false,
                 decoder: Decoder::new(Limits::default()),
             },
@@ -132,7 +133,7 @@ impl Conn {
                 let mut ws = connect(&url).await;
                 ws.expect_text("o").await.expect("open frame");
                 Conn::Ws {
-                    ws,
+                    ws: Box::new(ws),
                     sockjs: true,
                     decoder: Decoder::new(Limits::default()),
                 }

@@ -1,8 +1,14 @@
 //! The application seam: a [`Handler`] per session, called inside the session's actor, and a
 //! [`HandlerFactory`] per mount that makes one for each new session. Text handlers (echo,
-//! close, broadcast) live in [`text`]; STOMP plugs in here too.
+//! close, broadcast) live in [`text`]; STOMP ([`crate::stomp`]) plugs in here too.
+//!
+//! Owns: what the actor calls and when. Must not: run a timer or task of its own (a handler
+//! that needs time asks for it through [`Handler::deadline`] and is called back with
+//! [`Handler::tick`] by the session's one timer), or know about transports.
 
 pub mod text;
+
+use std::time::Instant;
 
 use crate::protocol::CloseReason;
 use crate::session::{CloseCause, SessionHandle};
@@ -27,6 +33,18 @@ pub trait Handler: 'static {
     ) -> Option<String> {
         None
     }
+
+    /// When the handler next needs [`Handler::tick`] (`None`, the default: not until a later
+    /// call changes it). Asked after every call into the handler while the session is open;
+    /// the session's one timer is armed for the earlier of this and its own deadline. After a
+    /// `tick` the deadline must have moved past `now`, or be `None`.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The time named by [`Handler::deadline`] has come (`now` is at or after it; a timer
+    /// may also fire early for the session's own reasons, and then this is not called).
+    fn tick(&mut self, _session: &SessionHandle, _now: Instant) {}
 
     /// The session closed; called once, after which no message arrives.
     fn on_close(&mut self, _session: &SessionHandle, _reason: &CloseReason, _cause: CloseCause) {}

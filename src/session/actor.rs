@@ -369,10 +369,14 @@ impl SessionActor {
         self.state.close(now(), reason, cause, last)
     }
 
-    /// Keeps one timer armed for the state's deadline (re-armed only when it moves earlier;
-    /// a timer that fires early finds nothing due and re-arms).
+    /// Keeps one timer armed for the earlier of the state's deadline and the handler's
+    /// (re-armed only when that moves earlier; a timer that fires early finds nothing due and
+    /// re-arms).
     fn arm_timer(&mut self, ctx: &mut Context<Self>) {
-        let deadline = self.state.deadline();
+        let mut deadline = self.state.deadline();
+        if let Some(at) = self.handler_deadline(ctx) {
+            deadline = deadline.min(at);
+        }
         if let Some((at, handle)) = self.timer {
             if at <= deadline {
                 return;
@@ -382,10 +386,45 @@ impl SessionActor {
         let delay = deadline.saturating_duration_since(now());
         let handle = ctx.run_later(delay, |act, ctx| {
             act.timer = None;
-            let out = act.state.tick(now());
-            act.apply(out, ctx);
+            act.on_timer(ctx);
         });
         self.timer = Some((deadline, handle));
+    }
+
+    /// The timer fired: the handler's tick if it is due, then the state's.
+    fn on_timer(&mut self, ctx: &mut Context<Self>) {
+        let now = now();
+        if self.handler_deadline(ctx).is_some_and(|at| at <= now) {
+            self.call(ctx, |h, s| h.tick(s, now));
+        }
+        let out = self.state.tick(now);
+        self.apply(out, ctx);
+    }
+
+    /// When the handler wants its tick, while it can be called (open, not failed). A panic
+    /// here fails the handler like one in any other call (the close comes as a message, as
+    /// this runs while the timer is being armed).
+    fn handler_deadline(&mut self, ctx: &mut Context<Self>) -> Option<Instant> {
+        if self.handler_failed || *self.state.phase() != super::Phase::Open {
+            return None;
+        }
+        let handler = &self.handler;
+        match catch_unwind(AssertUnwindSafe(|| handler.deadline())) {
+            Ok(deadline) => deadline,
+            Err(_) => {
+                log::error!(
+                    "handler panicked; closing session {} on {}",
+                    self.handle.id(),
+                    self.handle.prefix()
+                );
+                self.handler_failed = true;
+                ctx.notify(Close(
+                    CloseReason::INTERNAL_ERROR,
+                    CloseCause::HandlerFailed,
+                ));
+                None
+            }
+        }
     }
 }
 
@@ -481,6 +520,7 @@ impl ActixHandler<Incoming> for SessionActor {
             }
             self.call(ctx, |h, s| h.on_message(s, text));
         }
+        self.arm_timer(ctx);
     }
 }
 

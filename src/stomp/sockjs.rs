@@ -1,19 +1,17 @@
 //! STOMP over SockJS (and the mount's raw `/websocket`): one [`Handler`] per session drives a
 //! [`Connection`]. A SockJS message may carry several frames or part of one; the decoder
-//! reassembles them. STOMP heart-beats run on a task of the session's arbiter, woken when the
-//! connection's deadline moves; they are separate from the SockJS `h` frames.
+//! reassembles them. STOMP heart-beats and the connect timeout are the connection's deadline,
+//! which the session actor's one timer serves through [`Handler::deadline`] and
+//! [`Handler::tick`]; they are separate from the SockJS `h` frames.
 //!
 //! When the server closes a session for a reason of its own (a backlog past the mount's
 //! `max_buffered_bytes`, shutdown), the client's last message is an ERROR frame saying so.
 //!
-//! Must not: block, or outlive the session (the task is aborted on close and on drop).
+//! Owns: the bridge between one SockJS session and one [`Connection`]. Must not: block, run a
+//! timer or task of its own, or outlive the session (the connection leaves the broker on close
+//! and on drop).
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Instant;
-
-use actix_web::rt::task::JoinHandle;
-use tokio::sync::Notify;
 
 use super::Stomp;
 use super::connection::{Connection, Flow};
@@ -48,56 +46,34 @@ impl Outlet for SessionOutlet {
     }
 }
 
-struct Live {
-    connection: Rc<RefCell<Connection>>,
-    wake: Rc<Notify>,
-    timer: JoinHandle<()>,
-}
-
-/// The STOMP handler of one SockJS session.
+/// The STOMP handler of one SockJS session: its [`Connection`] from open to close. Heart-beats
+/// and the connect timeout run on the session actor's one timer, through [`Handler::deadline`]
+/// and [`Handler::tick`].
 pub struct StompSession {
     stomp: Stomp,
-    live: Option<Live>,
+    connection: Option<Connection>,
 }
 
 impl StompSession {
     /// A handler for a new session of `stomp`.
     pub fn new(stomp: Stomp) -> Self {
-        StompSession { stomp, live: None }
+        StompSession {
+            stomp,
+            connection: None,
+        }
     }
 
+    /// The connection ended, or the session did: the broker forgets it (once).
     fn end(&mut self) {
-        if let Some(live) = self.live.take() {
-            live.timer.abort();
-            if let Ok(mut connection) = live.connection.try_borrow_mut() {
-                connection.closed();
-            }
+        if let Some(mut connection) = self.connection.take() {
+            connection.closed();
         }
     }
-}
 
-/// Ticks the connection at its deadline until it closes.
-async fn heartbeats(connection: Rc<RefCell<Connection>>, wake: Rc<Notify>) {
-    loop {
-        let deadline = connection.try_borrow().ok().and_then(|c| c.deadline());
-        match deadline {
-            Some(at) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(at.into()) => {}
-                    () = wake.notified() => continue,
-                }
-            }
-            None => {
-                wake.notified().await;
-                continue;
-            }
-        }
-        let flow = match connection.try_borrow_mut() {
-            Ok(mut c) => c.tick(now()),
-            Err(_) => Flow::Open,
-        };
+    /// Ends the connection if `flow` says it closed.
+    fn after(&mut self, flow: Flow) {
         if flow == Flow::Closed {
-            return;
+            self.end();
         }
     }
 }
@@ -106,36 +82,24 @@ impl Handler for StompSession {
     fn on_open(&mut self, session: &SessionHandle) {
         let outlet = std::sync::Arc::new(SessionOutlet(session.clone()));
         let connection = self.stomp.connection(outlet, session.peer_addr(), now());
-        let connection = Rc::new(RefCell::new(connection));
-        let wake = Rc::new(Notify::new());
-        let timer = actix_web::rt::spawn(heartbeats(Rc::clone(&connection), Rc::clone(&wake)));
-        self.live = Some(Live {
-            connection,
-            wake,
-            timer,
-        });
+        self.connection = Some(connection);
     }
 
     fn on_message(&mut self, _session: &SessionHandle, message: String) {
-        let Some(live) = &self.live else {
-            return;
-        };
-        let Ok(mut connection) = live.connection.try_borrow_mut() else {
-            return;
-        };
-        let before = connection.deadline();
-        let flow = connection.receive(message.as_bytes(), now());
-        // Only an earlier deadline needs the task woken; a later one it finds by itself.
-        let moved = match (before, connection.deadline()) {
-            (Some(before), Some(after)) => after < before,
-            (None, after) => after.is_some(),
-            (Some(_), None) => false,
-        };
-        drop(connection);
-        if flow == Flow::Closed {
-            self.end();
-        } else if moved {
-            live.wake.notify_one();
+        if let Some(connection) = &mut self.connection {
+            let flow = connection.receive(message.as_bytes(), now());
+            self.after(flow);
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.connection.as_ref().and_then(Connection::deadline)
+    }
+
+    fn tick(&mut self, _session: &SessionHandle, now: Instant) {
+        if let Some(connection) = &mut self.connection {
+            let flow = connection.tick(now);
+            self.after(flow);
         }
     }
 
@@ -150,8 +114,7 @@ impl Handler for StompSession {
             CloseCause::Shutdown => StompError::ShuttingDown,
             _ => return None,
         };
-        let live = self.live.as_ref()?;
-        let words = live.connection.try_borrow_mut().ok()?.last_words(&error)?;
+        let words = self.connection.as_mut()?.last_words(&error)?;
         String::from_utf8(words.to_vec()).ok()
     }
 
