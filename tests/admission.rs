@@ -44,6 +44,32 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarded_header_a_proxy_passes_on_cannot_name_another_client() {
+    // nginx and Apache append to X-Forwarded-For and pass the client's own Forwarded on: when
+    // the two disagree, neither is believed and the proxy's address is the client's.
+    let trusting = Config {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..Config::at("/t")
+    };
+    let server = TestServer::start(vec![SockJs::new(trusting, || WhoAmI).unwrap()]);
+    let client = Client::new(&server.url());
+    for (forwarded, expected) in [
+        ("for=6.6.6.6", "127.0.0.1"),
+        ("for=198.51.100.7", "198.51.100.7"),
+    ] {
+        let path = session("/t");
+        let poll = || {
+            Request::post(&format!("{path}/xhr"))
+                .header("X-Forwarded-For", "198.51.100.7")
+                .header("Forwarded", forwarded)
+        };
+        assert_eq!(client.fetch(poll()).await.text(), "o\n");
+        let expected = format!("a[\"{expected}\"]\n");
+        assert_eq!(client.fetch(poll()).await.text(), expected, "{forwarded}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_answers_only_the_client_that_opened_it() {
     // Behind a trusted proxy, two clients are told apart by their forwarded addresses.
     let config = Config {
