@@ -49,11 +49,18 @@ pub struct Config {
     /// 1013 (WebSocket). Default: 100,000.
     pub max_sessions: usize,
     /// Sessions one client address holds at most (after trusted-proxy resolution); past it
-    /// as `max_sessions`. Default: 1,000.
-    pub max_sessions_per_client: usize,
+    /// as `max_sessions`. Default: `None`, no per-address limit (as sockjs-node, Spring,
+    /// sockjs-go and Centrifugo). Opt in with care: one address is often many users (an
+    /// office, a school or a mobile carrier behind NAT), and behind a reverse proxy missing
+    /// from `trusted_proxies` every client has the proxy's address, so the limit then caps
+    /// the whole site.
+    pub max_sessions_per_client: Option<usize>,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed when they
-    /// name the client ([`crate::SessionHandle::client_addr`]). Default: none (the headers
-    /// are ignored: anyone can send them).
+    /// name the client ([`crate::SessionHandle::client_addr`]). When a proxy sends both
+    /// headers and they name different clients, neither is believed. Default: none, not even
+    /// loopback (the headers are ignored: anyone can send them, and a proxy that does not
+    /// overwrite them passes the client's own on); a request carrying them from an untrusted
+    /// peer is logged, once per peer every 10 minutes.
     pub trusted_proxies: Vec<ProxyNet>,
     /// WebSocket subprotocols offered by this mount (the first the client also offers is
     /// chosen), e.g. `v12.stomp`. Default: none.
@@ -78,7 +85,7 @@ impl Default for Config {
             max_message_bytes: 1024 * 1024,
             session_binding: SessionBinding::ClientAddress,
             max_sessions: 100_000,
-            max_sessions_per_client: 1_000,
+            max_sessions_per_client: None,
             trusted_proxies: Vec::new(),
             websocket_protocols: Vec::new(),
             max_buffered_bytes: 1024 * 1024,
@@ -151,7 +158,10 @@ impl Config {
             ("max_message_bytes", self.max_message_bytes == 0),
             ("max_buffered_bytes", self.max_buffered_bytes == 0),
             ("max_sessions", self.max_sessions == 0),
-            ("max_sessions_per_client", self.max_sessions_per_client == 0),
+            (
+                "max_sessions_per_client",
+                self.max_sessions_per_client == Some(0),
+            ),
         ] {
             if zero {
                 return Err(ConfigError::Zero(name));
@@ -180,6 +190,21 @@ mod tests {
         assert_eq!(c.response_limit, 131_072);
         assert!(c.websocket && !c.jsessionid);
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn sessions_are_capped_in_total_but_not_per_address_by_default() {
+        let c = Config::default();
+        assert_eq!((c.max_sessions, c.max_sessions_per_client), (100_000, None));
+        assert!(c.trusted_proxies.is_empty());
+        let zero = Config {
+            max_sessions_per_client: Some(0),
+            ..Config::default()
+        };
+        assert_eq!(
+            zero.validate(),
+            Err(ConfigError::Zero("max_sessions_per_client"))
+        );
     }
 
     #[test]

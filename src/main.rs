@@ -37,7 +37,9 @@ struct Cli {
     #[arg(long = "allowed-origin")]
     allowed_origins: Vec<String>,
     /// A reverse proxy (IP or CIDR) whose X-Forwarded-For / Forwarded headers are believed
-    /// (repeat for several); default: none.
+    /// (repeat for several); default: none, not even 127.0.0.1. With nginx or Apache on the
+    /// same host, give --trusted-proxy 127.0.0.1 (the server logs a warning naming the address
+    /// to give when an untrusted peer sends these headers).
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<sockjs_server::config::ProxyNet>,
     /// Largest incoming message or send body, in bytes.
@@ -46,9 +48,12 @@ struct Cli {
     /// Sessions a mount holds at most (503 / WebSocket close 1013 past it).
     #[arg(long, default_value_t = 100_000)]
     max_sessions: usize,
-    /// Sessions one client address holds at most.
-    #[arg(long, default_value_t = 1_000)]
-    max_sessions_per_client: usize,
+    /// Sessions one client address holds at most (503 / close 1013 past it); default: no
+    /// per-address limit. Beware: one address is often many users (offices, schools, mobile
+    /// carriers behind NAT), and behind a proxy missing from --trusted-proxy every client has
+    /// the proxy's address.
+    #[arg(long)]
+    max_sessions_per_client: Option<usize>,
     /// What ties a session to its client: off, address, cookie or address+cookie.
     #[arg(long, default_value = "address")]
     session_binding: sockjs_server::config::SessionBinding,

@@ -1,8 +1,11 @@
-//! Who gets a session, as which client, against a real server: the session caps (503 /
-//! close 1013 past them), forwarded addresses believed only from trusted proxies, and
-//! sessions bound to the client that opened them.
+//! Who gets a session, as which client, against a real server: the total session cap and
+//! the opt-in per-address cap (503 / close 1013 past them), many sessions from one address
+//! at the defaults, forwarded addresses believed only from trusted proxies, and sessions bound
+//! to the client that opened them.
 
 mod common;
+
+use std::time::Duration;
 
 use common::TestServer;
 use common::client::{Client, session};
@@ -101,31 +104,92 @@ async fn a_session_answers_only_the_client_that_opened_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_limits_refuse_new_sessions_with_503_and_1013() {
+    // The total cap (always on) and the opt-in per-address cap answer alike.
+    let total = Config {
+        max_sessions: 2,
+        ..Config::at("/total")
+    };
+    let per_address = Config {
+        max_sessions_per_client: Some(2),
+        ..Config::at("/per-address")
+    };
+    for config in [total, per_address] {
+        let prefix = config.prefix.clone();
+        let mount = SockJs::new(config, || Echo).unwrap();
+        let registry = mount.registry().clone();
+        let server = TestServer::start(vec![mount]);
+        let client = Client::new(&server.url());
+        let (a, b) = (session(&prefix), session(&prefix));
+        assert_eq!(client.poll(&a).await, "o\n");
+        assert_eq!(client.poll(&b).await, "o\n");
+        let refused = client
+            .fetch(Request::post(&format!("{}/xhr", session(&prefix))))
+            .await;
+        assert_eq!(
+            (refused.status(), refused.text().as_str()),
+            (503, "Too many sessions."),
+            "{prefix}"
+        );
+        let mut ws = client.ws(&format!("{}/websocket", session(&prefix))).await;
+        assert_eq!(
+            ws.expect_closed().await.unwrap(),
+            Some((1013, "Too many sessions".to_owned())),
+            "{prefix}"
+        );
+        // Existing sessions go on.
+        assert_eq!(client.send(&a, r#"["still"]"#).await, 204);
+        assert_eq!(client.poll(&a).await, "a[\"still\"]\n");
+        assert_eq!(registry.len(), 2, "{prefix}");
+    }
+}
+
+/// More sessions than the old per-address default (1,000) allowed, from one address.
+const FROM_ONE_ADDRESS: usize = 5_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_thousand_sessions_from_one_address_are_all_admitted_at_the_defaults() {
+    // As many users behind one NAT address, or behind a proxy not in trusted_proxies. The
+    // limits are the defaults; only the sessions live long enough to be counted at the end.
     let config = Config {
-        max_sessions_per_client: 2,
+        disconnect_delay: Duration::from_secs(60),
         ..Config::at("/echo")
     };
+    let defaults = Config::default();
+    assert_eq!(
+        (config.max_sessions, config.max_sessions_per_client),
+        (defaults.max_sessions, defaults.max_sessions_per_client)
+    );
     let mount = SockJs::new(config, || Echo).unwrap();
     let registry = mount.registry().clone();
     let server = TestServer::start(vec![mount]);
-    let client = Client::new(&server.url());
-    let (a, b) = (session("/echo"), session("/echo"));
-    assert_eq!(client.poll(&a).await, "o\n");
-    assert_eq!(client.poll(&b).await, "o\n");
-    let refused = client
-        .fetch(Request::post(&format!("{}/xhr", session("/echo"))))
-        .await;
-    assert_eq!(
-        (refused.status(), refused.text().as_str()),
-        (503, "Too many sessions.")
-    );
-    let mut ws = client.ws(&format!("{}/websocket", session("/echo"))).await;
-    assert_eq!(
-        ws.expect_closed().await.unwrap(),
-        Some((1013, "Too many sessions".to_owned()))
-    );
-    // Existing sessions go on.
-    assert_eq!(client.send(&a, r#"["still"]"#).await, 204);
-    assert_eq!(client.poll(&a).await, "a[\"still\"]\n");
-    assert_eq!(registry.len(), 2);
+    let target = conformance::http::Target::parse(&server.url()).unwrap();
+    // 20 keep-alive connections, each opening its share of the sessions one after another.
+    const CONNECTIONS: usize = 20;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CONNECTIONS {
+        let target = target.clone();
+        tasks.spawn(async move {
+            let mut conn = conformance::http::Conn::open(&target).await.unwrap();
+            let mut opened = 0;
+            for _ in 0..FROM_ONE_ADDRESS / CONNECTIONS {
+                let r = conn
+                    .exchange(&Request::post(&format!("{}/xhr", session("/echo"))))
+                    .await
+                    .unwrap();
+                assert_eq!((r.status(), r.text().as_str()), (200, "o\n"));
+                opened += 1;
+            }
+            opened
+        });
+    }
+    let mut opened = 0;
+    let all = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(n) = tasks.join_next().await {
+            opened += n.unwrap();
+        }
+    });
+    all.await.expect("5,000 sessions opened within 30 s");
+    assert_eq!(opened, FROM_ONE_ADDRESS);
+    assert_eq!(registry.len(), opened);
+    assert_eq!(registry.held_by("127.0.0.1".parse().unwrap()), opened);
 }

@@ -15,8 +15,8 @@ use super::actor::SessionHandle;
 pub struct Limits {
     /// Sessions the mount may hold in total.
     pub max_sessions: usize,
-    /// Sessions one client address may hold.
-    pub max_per_client: usize,
+    /// Sessions one client address may hold (`None`: no per-address limit).
+    pub max_per_client: Option<usize>,
 }
 
 /// Why a new session was refused.
@@ -46,12 +46,14 @@ impl Inner {
         if self.len() >= limits.max_sessions {
             return Err(Refused::Full);
         }
-        let held = client
-            .and_then(|c| self.per_client.get(&c))
-            .copied()
-            .unwrap_or(0);
-        if held >= limits.max_per_client {
-            return Err(Refused::ClientFull);
+        if let Some(max) = limits.max_per_client {
+            let held = client
+                .and_then(|c| self.per_client.get(&c))
+                .copied()
+                .unwrap_or(0);
+            if held >= max {
+                return Err(Refused::ClientFull);
+            }
         }
         Ok(())
     }
