@@ -9,9 +9,9 @@ use bytes::Bytes;
 
 use super::auth::Principal;
 use super::broker::{Broker, Key};
-use super::command::DESTINATION;
 use super::destination::{Captures, DestinationError, Pattern, Target, USER_PREFIX, classify};
 use super::frame::{Command, Frame};
+use super::headers::DESTINATION;
 use super::relay::{Relay, route};
 
 /// A SEND to an application destination.

@@ -8,10 +8,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-/// The CONNECT header carrying a bearer token (our convention, as Spring's examples use).
-pub const TOKEN: &str = "token";
-/// The CONNECT header carrying `Bearer <token>` (Spring's `Authorization` convention).
-pub const AUTHORIZATION: &str = "Authorization";
+use super::headers::{AUTHORIZATION, LOGIN, PASSCODE, TOKEN};
 
 /// Who a connection is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -48,8 +45,8 @@ impl<'a> Credentials<'a> {
         };
         let bearer = get(AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer "));
         Credentials {
-            login: get(super::command::LOGIN),
-            passcode: get(super::command::PASSCODE),
+            login: get(LOGIN),
+            passcode: get(PASSCODE),
             token: get(TOKEN).or(bearer),
             headers,
             peer,

@@ -7,28 +7,11 @@
 use bytes::Bytes;
 
 use super::frame::{Command, Frame, Version};
+use super::headers::{
+    ACCEPT_VERSION, ACK, CONTENT_LENGTH, DESTINATION, HEART_BEAT, ID, MESSAGE_ID, RECEIPT,
+    SUBSCRIPTION, TRANSACTION,
+};
 use super::heartbeat::{self, HeartBeatError};
-
-/// Asks for a RECEIPT once the frame is processed (1.2 "Header receipt").
-pub const RECEIPT: &str = "receipt";
-/// Where a SEND goes and what a SUBSCRIBE listens to (1.2 "SEND", "SUBSCRIBE").
-pub const DESTINATION: &str = "destination";
-/// A subscription's id (1.2 "SUBSCRIBE id Header"); the ACK id in 1.2 (1.2 "ACK").
-pub const ID: &str = "id";
-/// The ack mode of a subscription (1.2 "SUBSCRIBE ack Header").
-pub const ACK: &str = "ack";
-/// The message an ACK/NACK names in 1.0 and 1.1 (1.1 "ACK").
-pub const MESSAGE_ID: &str = "message-id";
-/// The transaction a SEND/ACK/NACK/COMMIT/ABORT belongs to (1.2 "BEGIN").
-pub const TRANSACTION: &str = "transaction";
-/// The versions a client accepts (1.2 "Protocol Negotiation"); absent means 1.0.
-pub const ACCEPT_VERSION: &str = "accept-version";
-/// Heart-beat intervals (1.2 "Heart-beating").
-pub const HEART_BEAT: &str = "heart-beat";
-/// CONNECT credentials (1.2 "CONNECT or STOMP Frame").
-pub const LOGIN: &str = "login";
-/// CONNECT credentials (1.2 "CONNECT or STOMP Frame").
-pub const PASSCODE: &str = "passcode";
 
 /// Why a well-formed frame is not a valid client command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,9 +128,9 @@ const RESERVED: &[&str] = &[
     DESTINATION,
     TRANSACTION,
     RECEIPT,
-    "content-length",
+    CONTENT_LENGTH,
     MESSAGE_ID,
-    "subscription",
+    SUBSCRIPTION,
     ACK,
 ];
 

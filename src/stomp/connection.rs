@@ -20,20 +20,12 @@ use super::broker::Key;
 use super::command::{self, Ack, ClientCommand, Connect, Request, Send, Subscribe};
 use super::decode::Decoder;
 use super::destination::{DestinationError, Target, classify};
-use super::error::{RECEIPT_ID, StompError};
+use super::error::StompError;
 use super::frame::{Command, Frame, Version};
+use super::headers::{HEART_BEAT, RECEIPT, RECEIPT_ID, SERVER, SESSION, USER_NAME, VERSION};
 use super::heartbeat::{self, Clock, EOL};
 use super::message::{Outlet, Wire};
 use super::relay::session::{Context as RelayContext, Relayed, Step};
-
-/// The CONNECTED header with the agreed version (1.2 "CONNECTED Frame").
-pub const VERSION: &str = "version";
-/// The CONNECTED header naming the server (1.2 "CONNECTED Frame").
-pub const SERVER: &str = "server";
-/// The CONNECTED header with a session id (1.2 "CONNECTED Frame").
-pub const SESSION: &str = "session";
-/// The CONNECTED header naming the principal (Spring's `user-name`, not in the spec).
-pub const USER_NAME: &str = "user-name";
 
 /// Whether the connection is still open after an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +109,7 @@ impl Connection {
             match self.decoder.next_frame() {
                 Ok(Some(frame)) => {
                     crate::metrics::global().stomp_frame(frame.command.as_str());
-                    let receipt = frame.get(command::RECEIPT).map(str::to_owned);
+                    let receipt = frame.get(RECEIPT).map(str::to_owned);
                     if let Err(e) = self.handle(frame, now) {
                         return self.fail(&e, receipt.as_deref());
                     }
@@ -292,7 +284,7 @@ impl Connection {
             let (sx, sy) = config.heart_beat;
             let agreed = heartbeat::negotiate(connect.heart_beat, (sx, sy));
             self.clock = Some(Clock::new(agreed, now));
-            connected = connected.header(command::HEART_BEAT, format!("{sx},{sy}"));
+            connected = connected.header(HEART_BEAT, format!("{sx},{sy}"));
         }
         connected = connected
             .header(SERVER, config.server_name.clone())

@@ -7,11 +7,9 @@
 
 use bytes::{Buf, BytesMut};
 
-use super::command::RECEIPT;
 use super::frame::{BACKSLASH, COLON, CR, Command, Escaping, Frame, LF, NUL, Version};
+use super::headers::{CONTENT_LENGTH, RECEIPT};
 
-/// Header carrying the body length (1.2 "Header content-length").
-pub const CONTENT_LENGTH: &str = "content-length";
 /// Bytes a command line may take (the longest command, UNSUBSCRIBE/DISCONNECT, plus a CR).
 const MAX_COMMAND_LINE: usize = 16;
 
@@ -184,7 +182,10 @@ impl Decoder {
             .take_while(|line| !line.is_empty())
             .take(self.limits.max_headers)
             .filter(|line| line.len() <= self.limits.max_header_bytes)
-            .find_map(|line| line.strip_prefix(RECEIPT.as_bytes())?.strip_prefix(&[COLON]))
+            .find_map(|line| {
+                line.strip_prefix(RECEIPT.as_bytes())?
+                    .strip_prefix(&[COLON])
+            })
             .map(|value| String::from_utf8_lossy(value).into_owned())
     }
 

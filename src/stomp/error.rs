@@ -10,16 +10,7 @@ use super::command::CommandError;
 use super::decode::FrameError;
 use super::destination::DestinationError;
 use super::frame::{Command, Frame, Version};
-
-/// The ERROR header with a short description (1.2 "ERROR").
-pub const MESSAGE: &str = "message";
-/// The ERROR/RECEIPT header naming the frame's `receipt` (1.2 "RECEIPT", "ERROR").
-pub const RECEIPT_ID: &str = "receipt-id";
-/// The ERROR header listing supported versions after a failed negotiation (1.2 "Protocol
-/// Negotiation").
-pub const VERSION: &str = "version";
-/// The body's type.
-pub const CONTENT_TYPE: &str = "content-type";
+use super::headers::{CONTENT_TYPE, MESSAGE, RECEIPT_ID, VERSION};
 
 /// Why a STOMP connection is being closed with an ERROR.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

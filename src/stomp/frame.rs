@@ -6,6 +6,8 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::headers::CONTENT_LENGTH;
+
 /// Ends every frame (1.2 "STOMP Frames": "The body is then followed by the NULL octet").
 pub const NUL: u8 = 0;
 /// Ends command and header lines; a lone one between frames is a heart-beat (1.2 "Heart-beating").
@@ -141,7 +143,7 @@ impl Frame {
     #[must_use]
     pub fn body(mut self, body: Bytes) -> Self {
         self.headers
-            .push(("content-length".to_owned(), body.len().to_string()));
+            .push((CONTENT_LENGTH.to_owned(), body.len().to_string()));
         self.body = body;
         self
     }

@@ -8,12 +8,8 @@ use std::sync::OnceLock;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::command::{ACK, DESTINATION, MESSAGE_ID};
-use super::decode::CONTENT_LENGTH;
 use super::frame::{Command, LF, NUL, Version, encode_headers};
-
-/// The MESSAGE header naming the subscription (1.2 "MESSAGE").
-pub const SUBSCRIPTION: &str = "subscription";
+use super::headers::{ACK, CONTENT_LENGTH, DESTINATION, MESSAGE_ID, SUBSCRIPTION};
 
 /// One frame on its way out, in two parts so that a shared tail is never copied: `head` is
 /// per delivery, `tail` is shared (empty for frames that are not MESSAGEs).

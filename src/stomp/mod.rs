@@ -20,6 +20,7 @@
 //! ```
 //!
 //! # Layout
+//! - [`headers`]: every header name, once, with its spec source.
 //! - [`frame`], [`decode`]: the pure codec (encode, incremental decode, escaping, limits).
 //! - [`command`]: frames to typed client commands; [`heartbeat`]: negotiation and timing.
 //! - [`connection`]: the per-connection state machine (transport-agnostic, `now` passed in).
@@ -40,6 +41,7 @@ pub mod decode;
 pub mod destination;
 pub mod error;
 pub mod frame;
+pub mod headers;
 pub mod heartbeat;
 pub mod message;
 pub mod relay;

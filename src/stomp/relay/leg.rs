@@ -18,12 +18,11 @@ use parking_lot::Mutex;
 
 use super::link::{self, Incoming, LinkTx, Reader};
 use super::{Inner, RelayError};
-use crate::stomp::command::DESTINATION;
-use crate::stomp::connection::USER_NAME;
 use crate::stomp::error::StompError;
 use crate::stomp::frame::{Command, Frame, Version};
+use crate::stomp::headers::{DESTINATION, SUBSCRIPTION, USER_NAME};
 use crate::stomp::heartbeat::EOL;
-use crate::stomp::message::{Outlet, SUBSCRIPTION, Wire};
+use crate::stomp::message::{Outlet, Wire};
 
 /// Time the broker gets to close its side (after a DISCONNECT) once the client is gone.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);

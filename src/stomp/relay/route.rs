@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use crate::stomp::command::{ACCEPT_VERSION, HEART_BEAT, LOGIN, PASSCODE};
 use crate::stomp::frame::{Command, Frame};
+use crate::stomp::headers::{
+    ACCEPT_VERSION, AUTO_DELETE, DURABLE, EXCLUSIVE, HEART_BEAT, HOST, LOGIN, PASSCODE,
+};
 
-/// The CONNECT header naming the virtual host (1.2 "CONNECT"; RabbitMQ: the vhost).
-pub const HOST: &str = "host";
 /// RabbitMQ's destination for an existing queue, used to reach another session's user queue
 /// without declaring it (RabbitMQ STOMP guide, "Destinations": `/amq/queue`).
 pub const AMQ_QUEUE: &str = "/amq/queue/";
@@ -20,9 +20,9 @@ pub const USER_SUFFIX: &str = "-user";
 /// SUBSCRIBE headers making a session's own queue live and die with its broker connection
 /// (RabbitMQ STOMP guide, "Queue Properties"; Spring #34540 on transient queues).
 pub const OWN_QUEUE_HEADERS: [(&str, &str); 3] = [
-    ("exclusive", "true"),
-    ("auto-delete", "true"),
-    ("durable", "false"),
+    (EXCLUSIVE, "true"),
+    (AUTO_DELETE, "true"),
+    (DURABLE, "false"),
 ];
 
 /// Whether `destination` goes to the broker under `prefixes` (e.g. `/topic/`, `/queue/`).

@@ -14,10 +14,11 @@ use super::{Relay, RelayError};
 use crate::stomp::Shared;
 use crate::stomp::app::AppContext;
 use crate::stomp::auth::{Action, Principal};
-use crate::stomp::command::{self, ClientCommand, DESTINATION, RECEIPT, Request};
+use crate::stomp::command::{self, ClientCommand, Request};
 use crate::stomp::destination::{DestinationError, QUEUE_PREFIX, Target, classify};
 use crate::stomp::error::StompError;
 use crate::stomp::frame::{Frame, Version};
+use crate::stomp::headers::{DESTINATION, RECEIPT};
 use crate::stomp::message::Outlet;
 
 /// What became of a client frame.

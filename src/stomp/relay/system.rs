@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::link::{self, Incoming, LinkTx, Reader};
-use super::route::{self, HOST};
+use super::route;
 use super::{Inner, RelayError};
-use crate::stomp::command::{ACCEPT_VERSION, DESTINATION, HEART_BEAT, ID, LOGIN, PASSCODE};
-use crate::stomp::error::MESSAGE;
 use crate::stomp::frame::{Command, Frame, Version};
+use crate::stomp::headers::{
+    ACCEPT_VERSION, CONTENT_TYPE, DESTINATION, HEART_BEAT, HOST, ID, LOGIN, MESSAGE, PASSCODE,
+    SUBSCRIPTION,
+};
 use crate::stomp::heartbeat::{self, Clock};
-use crate::stomp::message::SUBSCRIPTION;
 
 /// The system connection's subscription id for the registry topic.
 const REGISTRY_SUBSCRIPTION: &str = "sockjs-server.registry";
@@ -64,7 +65,7 @@ fn connect_frame(inner: &Inner) -> Frame {
 fn announce(inner: &Inner, tx: &LinkTx) -> Result<(), RelayError> {
     let frame = Frame::new(Command::Send)
         .header(DESTINATION, inner.config.registry_topic.clone())
-        .header("content-type", "text/plain")
+        .header(CONTENT_TYPE, "text/plain")
         .body(inner.snapshot().into());
     tx.frame(&frame, Version::V1_2)
 }
