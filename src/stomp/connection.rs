@@ -25,7 +25,7 @@ use super::frame::{Command, Frame, Version};
 use super::headers::{HEART_BEAT, RECEIPT, RECEIPT_ID, SERVER, SESSION, USER_NAME, VERSION};
 use super::heartbeat::{self, Clock, EOL};
 use super::message::{Outlet, Wire};
-use super::relay::session::{Context as RelayContext, Relayed, Step};
+use super::relay::session::{Context as RelayContext, Outcome, Relayed};
 
 /// Whether the connection is still open after an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,13 +372,13 @@ impl Connection {
             version: *version,
         };
         match relayed.handle(frame, &context)? {
-            Step::Relayed => self.relayed_any = true,
-            Step::Local(receipt) => {
+            Outcome::Relayed => self.relayed_any = true,
+            Outcome::Local(receipt) => {
                 if let Some(receipt) = receipt {
                     self.reply(Frame::new(Command::Receipt).header(RECEIPT_ID, receipt));
                 }
             }
-            Step::Finish => {
+            Outcome::Close => {
                 self.finish();
             }
         }

@@ -200,7 +200,7 @@ test('broker loss: ERROR and close, refused while down, all back when it returns
     await sleep(500);
   }
   await echo.take(1, 'an /app/echo reply through the recovered system connection');
-  // And B's client legs reach A's subscribers again.
+  // And B's clients' broker connections reach A's subscribers again.
   const dest = `/topic/${uid('back')}`;
   const box = await subscribed(a.client, dest);
   await pySend(TCP_B, dest, 'back');

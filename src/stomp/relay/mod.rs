@@ -2,10 +2,11 @@
 //! any other configured prefix, e.g. RabbitMQ's `/exchange/`, `/amq/queue/`) goes to an
 //! external STOMP broker, so that several server nodes serve as one. The design is Spring's
 //! `StompBrokerRelayMessageHandler`:
-//! - one broker TCP connection per client STOMP session ([`leg`]), opened on its CONNECT with
-//!   the configured credentials and virtual host, closed with the session; heart-beats pass
-//!   through (client and broker agree them with each other), an ignored `/app` frame is
-//!   replaced by a heart-beat so the broker never sees a live client as silent;
+//! - one broker TCP connection per client STOMP session ([`broker_connection`]), opened on
+//!   its CONNECT with the configured credentials and virtual host, closed with the session;
+//!   heart-beats pass through (client and broker agree them with each other), an ignored
+//!   `/app` frame is replaced by a heart-beat so the broker never sees a live client as
+//!   silent;
 //! - one shared "system" connection ([`system`]) for what the server itself publishes (`/app`
 //!   handlers, [`crate::stomp::Stomp::publish`]) and for the user registry broadcast; it
 //!   heart-beats on its own and reconnects with backoff;
@@ -16,7 +17,7 @@
 //! Owns: the broker side of relayed connections. Must not: block, panic, forward a client's
 //! own login, or queue without bound (each broker link is bounded in bytes).
 
-pub mod leg;
+pub mod broker_connection;
 pub mod link;
 pub mod registry;
 pub mod route;

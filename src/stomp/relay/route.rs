@@ -1,7 +1,7 @@
 //! The relay's rewriting rules, pure: which destinations go to the broker, the CONNECT a
-//! client leg sends (credentials and virtual host from config, never the client's own), the
-//! per-session broker queues behind `/user/...` destinations (Spring's `-user{session}`
-//! suffix), and the reconnect backoff.
+//! client's broker connection sends (credentials and virtual host from config, never the
+//! client's own), the per-session broker queues behind `/user/...` destinations (Spring's
+//! `-user{session}` suffix), and the reconnect backoff.
 //!
 //! Owns: these rules. Must not: do I/O, hold state or read a clock.
 

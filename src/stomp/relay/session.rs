@@ -1,14 +1,14 @@
 //! What a connected client's frames become in relay mode: destinations under the relay
-//! prefixes go to its broker [`Leg`] as they are; `/app` SENDs run the local handlers;
-//! `/user/{name}/...` SENDs become one SEND per session of `name` on any node;
+//! prefixes go to its own [`BrokerConnection`] as they are; `/app` SENDs run the local
+//! handlers; `/user/{name}/...` SENDs become one SEND per session of `name` on any node;
 //! `/user/queue/x` SUBSCRIBEs become the session's own broker queue. ACK, NACK,
 //! transactions, UNSUBSCRIBE and DISCONNECT are relayed.
 //!
-//! Owns: the per-frame relay decision. Must not: do I/O itself (the leg does).
+//! Owns: the per-frame relay decision. Must not: do I/O itself (the broker connection does).
 
 use std::sync::Arc;
 
-use super::leg::Leg;
+use super::broker_connection::BrokerConnection;
 use super::route::{self, OWN_QUEUE_HEADERS};
 use super::{Relay, RelayError};
 use crate::stomp::Shared;
@@ -21,15 +21,16 @@ use crate::stomp::frame::{Frame, Version};
 use crate::stomp::headers::{DESTINATION, RECEIPT};
 use crate::stomp::message::Outlet;
 
-/// What became of a client frame.
+/// What became of a client frame in relay mode, for the connection to act on.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Relayed: the broker answers any receipt.
+pub enum Outcome {
+    /// Relayed to the broker, which answers any receipt.
     Relayed,
-    /// Handled here (or not relayed): answer the receipt, if any, locally.
+    /// Handled here (an `/app` or `/user/{name}` SEND): the connection answers the receipt,
+    /// if any.
     Local(Option<String>),
-    /// End the connection now.
-    Finish,
+    /// A DISCONNECT without a receipt, relayed: the connection closes now.
+    Close,
 }
 
 /// What a frame is judged against.
@@ -55,12 +56,12 @@ impl Context<'_> {
 
 /// A connected client's relay state.
 pub(crate) struct Relayed {
-    leg: Leg,
+    broker_connection: BrokerConnection,
     session: String,
 }
 
 impl Relayed {
-    /// Opens the broker leg for a client whose CONNECT had `headers`.
+    /// Opens the broker connection for a client whose CONNECT had `headers`.
     pub(crate) fn open(
         relay: &Relay,
         serial: u64,
@@ -80,7 +81,7 @@ impl Relayed {
             .as_ref()
             .map(|(l, p)| (l.as_str(), p.as_str()));
         let connect = route::broker_connect(&client, &config.virtual_host, login);
-        let leg = Leg::open(
+        let broker_connection = BrokerConnection::open(
             relay.inner(),
             &connect,
             principal.name.clone(),
@@ -89,34 +90,34 @@ impl Relayed {
         )?;
         relay.join(serial, &principal.name);
         Ok(Relayed {
-            leg,
+            broker_connection,
             session: relay.session_id(serial),
         })
     }
 
     /// A heart-beat to the broker in lieu of client bytes that relayed nothing.
     pub(crate) fn heartbeat(&self) {
-        self.leg.heartbeat();
+        self.broker_connection.heartbeat();
     }
 
-    fn relay(&self, frame: &Frame, version: Version) -> Result<Step, StompError> {
-        self.leg.send(frame, version)?;
-        Ok(Step::Relayed)
+    fn relay(&self, frame: &Frame, version: Version) -> Result<Outcome, StompError> {
+        self.broker_connection.send(frame, version)?;
+        Ok(Outcome::Relayed)
     }
 
     /// Handles one client frame.
-    pub(crate) fn handle(&mut self, frame: Frame, cx: &Context<'_>) -> Result<Step, StompError> {
+    pub(crate) fn handle(&mut self, frame: Frame, cx: &Context<'_>) -> Result<Outcome, StompError> {
         let Request { receipt, command } = command::parse(frame.clone(), cx.version)?;
         match command {
             ClientCommand::Connect(_) => Err(StompError::AlreadyConnected),
             ClientCommand::Disconnect => {
-                self.leg.send(&frame, cx.version)?;
+                self.broker_connection.send(&frame, cx.version)?;
                 match receipt {
                     Some(_) => {
-                        self.leg.disconnecting();
-                        Ok(Step::Relayed)
+                        self.broker_connection.disconnecting();
+                        Ok(Outcome::Relayed)
                     }
-                    None => Ok(Step::Finish),
+                    None => Ok(Outcome::Close),
                 }
             }
             ClientCommand::Send(send) => {
@@ -128,7 +129,7 @@ impl Relayed {
                 self.subscribe(frame, &subscribe.destination, &subscribe.id, cx)
             }
             ClientCommand::Unsubscribe(id) => {
-                self.leg.unsubscribed(&id);
+                self.broker_connection.unsubscribed(&id);
                 self.relay(&frame, cx.version)
             }
             _ => self.relay(&frame, cx.version),
@@ -141,7 +142,7 @@ impl Relayed {
         destination: &str,
         receipt: Option<String>,
         cx: &Context<'_>,
-    ) -> Result<Step, StompError> {
+    ) -> Result<Outcome, StompError> {
         if cx.relay.relays(destination) {
             return self.relay(&frame, cx.version);
         }
@@ -162,7 +163,7 @@ impl Relayed {
                 let frame = route::without_header(frame, RECEIPT);
                 for session in cx.relay.sessions_of(name) {
                     let target = route::user_target(path, &session);
-                    self.leg.send(
+                    self.broker_connection.send(
                         &route::with_header(frame.clone(), DESTINATION, &target),
                         cx.version,
                     )?;
@@ -172,7 +173,7 @@ impl Relayed {
                 return Err(DestinationError::WrongUse(destination.to_owned(), "SEND").into());
             }
         }
-        Ok(Step::Local(receipt))
+        Ok(Outcome::Local(receipt))
     }
 
     fn subscribe(
@@ -181,7 +182,7 @@ impl Relayed {
         destination: &str,
         id: &str,
         cx: &Context<'_>,
-    ) -> Result<Step, StompError> {
+    ) -> Result<Outcome, StompError> {
         if cx.relay.relays(destination) {
             return self.relay(&frame, cx.version);
         }
@@ -194,7 +195,7 @@ impl Relayed {
                         frame = route::with_header(frame, name, value);
                     }
                 }
-                self.leg.own_subscription(id, destination);
+                self.broker_connection.own_subscription(id, destination);
                 self.relay(&frame, cx.version)
             }
             _ => Err(DestinationError::WrongUse(destination.to_owned(), "SUBSCRIBE").into()),

@@ -5,8 +5,8 @@
 //! away, ends the client's connection with an ERROR, as the spec says, whatever the broker
 //! does with its side.
 //!
-//! Owns: the leg's task. Must not: outlive the client (dropping the [`Leg`] closes it) or
-//! wait on the broker without a bound.
+//! Owns: the task of one client's broker connection. Must not: outlive the client (dropping
+//! the [`BrokerConnection`] closes it) or wait on the broker without a bound.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,21 +37,23 @@ struct State {
     own: Mutex<HashMap<String, String>>,
 }
 
-/// A client session's broker connection.
-pub struct Leg {
+/// A client session's own connection to the broker (Spring's per-session relay connection;
+/// the shared one is [`super::system`]'s).
+pub struct BrokerConnection {
     tx: LinkTx,
     state: Arc<State>,
 }
 
-impl Leg {
-    /// Opens the leg: `connect` goes first; the broker's frames go to `outlet` in `version`.
+impl BrokerConnection {
+    /// Opens the connection: `connect` goes first; the broker's frames go to `outlet` in
+    /// `version`.
     pub(crate) fn open(
         inner: &Arc<Inner>,
         connect: &Frame,
         user: String,
         outlet: Arc<dyn Outlet>,
         version: Version,
-    ) -> Result<Leg, RelayError> {
+    ) -> Result<BrokerConnection, RelayError> {
         let (tx, rx) = link::channel(inner.config.max_buffered_bytes);
         tx.frame(connect, version)?;
         let state = Arc::new(State::default());
@@ -64,7 +66,7 @@ impl Leg {
             Arc::clone(&state),
         );
         tokio::spawn(task);
-        Ok(Leg { tx, state })
+        Ok(BrokerConnection { tx, state })
     }
 
     /// Relays a client frame.
@@ -99,7 +101,7 @@ impl Leg {
     }
 }
 
-impl Drop for Leg {
+impl Drop for BrokerConnection {
     fn drop(&mut self) {
         self.state.closing.store(true, Ordering::Release);
         self.tx.close();
@@ -177,7 +179,7 @@ async fn run(
     if let Err(e) = ended
         && !quiet
     {
-        log::debug!("stomp relay: client leg ended: {e}");
+        log::debug!("stomp relay: a client's broker connection ended: {e}");
         outlet.send(error_wire(&StompError::Relay(e), version));
     }
     if !state.closing.load(Ordering::Acquire) {
