@@ -17,6 +17,10 @@ use crate::{memory, metrics};
 use crate::protocol::CloseReason;
 use crate::transport::SockJs;
 
+/// The connection hook a server of your own needs for WebSocket closes (installed by
+/// [`run`]): see [`crate::transport::ws_guard::on_connect`].
+pub use crate::transport::ws_guard::on_connect;
+
 /// Server-wide options.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -86,6 +90,9 @@ pub async fn run(
     // Frames leave as they are written, not held by Nagle's algorithm for an ACK (actix
     // leaves the OS default, Nagle on; sockjs-node's sockets have it off).
     .tcp_nodelay(true)
+    // A WebSocket's connection closed right after its close handshake (see `on_connect`);
+    // before `listen`, since actix-web captures the hook when a listener is bound.
+    .on_connect(on_connect)
     .client_request_timeout(options.request_head_timeout)
     .keep_alive(options.keep_alive)
     .workers(options.workers.max(1))

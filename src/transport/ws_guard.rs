@@ -1,12 +1,21 @@
-//! A guard in front of the WebSocket codec: it reads each frame header as the bytes arrive
-//! and refuses a data message whose declared length (one frame, or its fragments together)
-//! passes `max_message_bytes`, before the codec buffers it. actix-http checks a frame's
-//! size only once the whole frame has arrived, so without this a client could make the
-//! server buffer any amount (a frame header can declare 2^63 bytes).
+//! What guards a WebSocket's request payload at both ends, between actix-http's connection
+//! and the codec.
 //!
-//! Pure: bytes in, a verdict out; the stream wrapper at the bottom only applies it.
+//! On the way in, [`FrameGuard`] reads each frame header as the bytes arrive and refuses a
+//! data message whose declared length (one frame, or its fragments together) passes
+//! `max_message_bytes`, before the codec buffers it. actix-http checks a frame's size only
+//! once the whole frame has arrived, so without this a client could make the server buffer
+//! any amount (a frame header can declare 2^63 bytes). Pure: bytes in, a verdict out; the
+//! stream wrapper [`guard`] only applies it.
+//!
+//! At the end, [`ConnectionSocket`] (recorded by the [`on_connect`] hook) ends the request
+//! when the close handshake is over, so that actix-http closes the connection at once
+//! instead of lingering (see `transport/websocket/pump.rs`).
 
-use actix_web::dev::Payload;
+use std::any::Any;
+
+use actix_web::HttpRequest;
+use actix_web::dev::{Extensions, Payload};
 use actix_web::error::PayloadError;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -117,6 +126,68 @@ pub fn guard(payload: Payload, max: usize) -> Payload {
     let boxed: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
         Box::pin(stream);
     Payload::from(boxed)
+}
+
+/// The socket of one accepted plain-TCP connection, kept in its connection data by
+/// [`on_connect`], so that a WebSocket can end its request once the close handshake is over
+/// (see the module documentation). Without it (the hook not installed, or TLS) a closed
+/// WebSocket's connection lingers in actix-http until the client closes it or
+/// `client_disconnect_timeout` passes.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionSocket {
+    #[cfg(unix)]
+    fd: std::os::fd::RawFd,
+}
+
+/// `how` for `shutdown(2)`: no more receptions (`SHUT_RD`, 0 in every Unix `<sys/socket.h>`).
+#[cfg(unix)]
+const SHUT_RD: std::ffi::c_int = 0;
+
+#[cfg(unix)]
+unsafe extern "C" {
+    /// POSIX `shutdown(2)`: it takes a descriptor number and touches no memory of ours.
+    safe fn shutdown(socket: std::ffi::c_int, how: std::ffi::c_int) -> std::ffi::c_int;
+}
+
+impl ConnectionSocket {
+    /// The socket of the HTTP/1.1 connection `req` came on, if [`on_connect`] recorded it
+    /// (an HTTP/2 connection carries other requests: it is never ended for one of them).
+    pub fn of(req: &HttpRequest) -> Option<ConnectionSocket> {
+        (req.version() == actix_web::http::Version::HTTP_11)
+            .then(|| req.conn_data::<ConnectionSocket>().copied())
+            .flatten()
+    }
+
+    /// Shuts the socket's read half. actix-http then reads the end of the request, writes
+    /// out what it holds, sends its FIN and drops the connection at once, where a response
+    /// that ends before its request otherwise makes it linger (reading until the client
+    /// closes, for up to `client_disconnect_timeout`) before its FIN.
+    ///
+    /// Only for code running inside the connection's own task (a response body polled by
+    /// actix-http): the connection, hence its descriptor, is alive while that runs, so the
+    /// number names this socket and no other.
+    pub(crate) fn end_read(self) {
+        #[cfg(unix)]
+        if shutdown(self.fd, SHUT_RD) != 0 {
+            // The peer reset the connection already: actix-http sees that by itself.
+            log::trace!("shutdown(SHUT_RD): {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
+/// The connection hook: records each plain-TCP connection's socket ([`ConnectionSocket`]).
+/// `server::run` installs it; a server of your own should too, before binding:
+/// `HttpServer::new(..).on_connect(sockjs_server::server::on_connect)`.
+pub fn on_connect(connection: &dyn Any, data: &mut Extensions) {
+    #[cfg(unix)]
+    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        use std::os::fd::AsRawFd;
+        data.insert(ConnectionSocket {
+            fd: tcp.as_raw_fd(),
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (connection, data);
 }
 
 #[cfg(test)]
