@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::stomp::auth::Users;
+use crate::stomp::auth::{Action, Users};
 use crate::stomp::broker::tests::Recorder;
 use crate::stomp::{Stomp, StompConfig};
 

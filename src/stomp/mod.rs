@@ -45,12 +45,12 @@ pub mod headers;
 pub mod heartbeat;
 pub mod message;
 pub mod relay;
+mod shared;
 pub mod sockjs;
 pub mod tcp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -64,25 +64,13 @@ pub use error::StompError;
 pub use frame::{Command, Frame, Version};
 pub use message::{Outlet, Wire};
 pub use relay::{Relay, RelayConfig};
+use shared::Shared;
 
-use crate::config::{Config, ConfigError};
-use crate::transport::SockJs;
 use destination::DestinationError;
 
 /// WebSocket subprotocols for STOMP, newest first (the names STOMP-over-WebSocket clients
 /// offer: stompjs, RabbitMQ Web-STOMP).
 pub const WEBSOCKET_PROTOCOLS: [&str; 3] = ["v12.stomp", "v11.stomp", "v10.stomp"];
-
-/// What every connection of a service shares.
-pub(crate) struct Shared {
-    pub(crate) config: StompConfig,
-    pub(crate) broker: Broker,
-    pub(crate) relay: Option<Relay>,
-    pub(crate) router: Router,
-    pub(crate) authenticator: Box<dyn Authenticator>,
-    pub(crate) authorizer: Box<dyn Authorizer>,
-    next_serial: AtomicU64,
-}
 
 /// A STOMP service: config, broker, handlers and auth. Cheap to clone; mount it on SockJS
 /// with [`Stomp::mount`] and serve TCP with [`Stomp::serve_tcp`] (same broker for both).
@@ -138,21 +126,12 @@ impl StompBuilder {
     /// [`StompConfigError`] if the configuration cannot work.
     pub fn build(self) -> Result<Stomp, StompConfigError> {
         self.config.validate()?;
-        let limits = BrokerLimits {
-            max_subscriptions: self.config.max_subscriptions,
-            max_queue_messages: self.config.max_queue_messages,
-            max_unacked: self.config.max_unacked,
-        };
-        let relay = (self.config.relay.clone()).map(|r| Relay::new(r, self.config.limits));
-        Ok(Stomp(Arc::new(Shared {
-            config: self.config,
-            broker: Broker::new(limits),
-            relay,
-            router: self.router,
-            authenticator: self.authenticator,
-            authorizer: self.authorizer,
-            next_serial: AtomicU64::new(1),
-        })))
+        Ok(Stomp(Arc::new(Shared::new(
+            self.config,
+            self.router,
+            self.authenticator,
+            self.authorizer,
+        ))))
     }
 }
 
@@ -172,19 +151,6 @@ impl Stomp {
         &self.0.config
     }
 
-    /// A SockJS mount serving this service (its raw `/websocket` is plain STOMP over
-    /// WebSocket); offers [`WEBSOCKET_PROTOCOLS`] unless `config` names its own.
-    ///
-    /// # Errors
-    /// [`ConfigError`] if the SockJS configuration is invalid.
-    pub fn mount(&self, mut config: Config) -> Result<SockJs, ConfigError> {
-        if config.websocket_protocols.is_empty() {
-            config.websocket_protocols = WEBSOCKET_PROTOCOLS.map(str::to_owned).to_vec();
-        }
-        let stomp = self.clone();
-        SockJs::new(config, move || sockjs::StompSession::new(stomp.clone()))
-    }
-
     /// A new connection writing to `outlet`, opened at `now` (what transports call).
     pub fn connection(
         &self,
@@ -193,7 +159,7 @@ impl Stomp {
         now: Instant,
     ) -> Connection {
         self.start();
-        let serial = self.0.next_serial.fetch_add(1, Ordering::Relaxed);
+        let serial = self.0.next_serial();
         Connection::new(Arc::clone(&self.0), outlet, serial, peer, now)
     }
 

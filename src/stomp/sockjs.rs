@@ -1,28 +1,46 @@
-//! STOMP over SockJS (and the mount's raw `/websocket`): one [`Handler`] per session drives a
-//! [`Connection`]. A SockJS message may carry several frames or part of one; the decoder
-//! reassembles them. STOMP heart-beats and the connect timeout are the connection's deadline,
-//! which the session actor's one timer serves through [`Handler::deadline`] and
-//! [`Handler::tick`]; they are separate from the SockJS `h` frames.
+//! STOMP over SockJS (and the mount's raw `/websocket`): [`Stomp::mount`] makes the mount,
+//! and one [`Handler`] per session drives a [`Connection`]. A SockJS message may carry
+//! several frames or part of one; the decoder reassembles them. STOMP heart-beats and the
+//! connect timeout are the connection's deadline, which the session actor's one timer serves
+//! through [`Handler::deadline`] and [`Handler::tick`]; they are separate from the SockJS `h`
+//! frames.
 //!
 //! When the server closes a session for a reason of its own (a backlog past the mount's
 //! `max_buffered_bytes`, shutdown), the client's last message is an ERROR frame saying so.
 //!
-//! Owns: the bridge between one SockJS session and one [`Connection`]. Must not: block, run a
-//! timer or task of its own, or outlive the session (the connection leaves the broker on close
-//! and on drop).
+//! Owns: the SockJS mount of a service and the bridge between one session and one
+//! [`Connection`]. Must not: block, run a timer or task of its own, or outlive the session
+//! (the connection leaves the broker on close and on drop).
 
 use std::time::Instant;
 
-use super::Stomp;
 use super::connection::{Connection, Flow};
 use super::error::StompError;
 use super::message::{Outlet, Wire};
+use super::{Stomp, WEBSOCKET_PROTOCOLS};
+use crate::config::{Config, ConfigError};
 use crate::handler::Handler;
 use crate::protocol::CloseReason;
 use crate::session::{CloseCause, SessionHandle};
+use crate::transport::SockJs;
 
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
+}
+
+impl Stomp {
+    /// A SockJS mount serving this service (its raw `/websocket` is plain STOMP over
+    /// WebSocket); offers [`WEBSOCKET_PROTOCOLS`] unless `config` names its own.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the SockJS configuration is invalid.
+    pub fn mount(&self, mut config: Config) -> Result<SockJs, ConfigError> {
+        if config.websocket_protocols.is_empty() {
+            config.websocket_protocols = WEBSOCKET_PROTOCOLS.map(str::to_owned).to_vec();
+        }
+        let stomp = self.clone();
+        SockJs::new(config, move || StompSession::new(stomp.clone()))
+    }
 }
 
 /// Frames to a SockJS session: SockJS carries text, so a frame that is not UTF-8 (a binary

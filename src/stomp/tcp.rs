@@ -3,7 +3,9 @@
 //! drains a queue bounded in bytes (`max_buffered_bytes`: past it the slow consumer gets an
 //! ERROR and is closed).
 //!
-//! Must not: let a connection's failure reach another, or grow a queue without bound.
+//! Owns: the TCP listener of a service ([`Stomp::serve_tcp`]), each connection's read loop and
+//! timer, and its bounded writer. Must not: let a connection's failure reach another, or grow
+//! a queue without bound.
 
 use std::future::Future;
 use std::io;

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use super::broker_connection::BrokerConnection;
 use super::route::{self, OWN_QUEUE_HEADERS};
 use super::{Relay, RelayError};
-use crate::stomp::Shared;
 use crate::stomp::app::AppContext;
 use crate::stomp::auth::{Action, Principal};
 use crate::stomp::command::{self, ClientCommand, Request};
@@ -20,6 +19,7 @@ use crate::stomp::error::StompError;
 use crate::stomp::frame::{Frame, Version};
 use crate::stomp::headers::{DESTINATION, RECEIPT};
 use crate::stomp::message::Outlet;
+use crate::stomp::shared::Shared;
 
 /// What became of a client frame in relay mode, for the connection to act on.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,0 +1,108 @@
+//! What a connected client's commands do with the in-memory broker (no relay): SEND to
+//! topics, queues, users and `/app` handlers; SUBSCRIBE and UNSUBSCRIBE; ACK and NACK; and
+//! BEGIN, COMMIT and ABORT over the connection's
+//! [`Transactions`](super::transactions::Transactions).
+//!
+//! Owns: the meaning of each local command, after authorization. Must not: parse frames
+//! (the command module has), write to the outlet (the connection answers receipts), or touch
+//! the relay.
+
+use std::sync::Arc;
+
+use super::Connection;
+use super::transactions::Pending;
+use crate::stomp::app::AppContext;
+use crate::stomp::auth::Action;
+use crate::stomp::broker::Key;
+use crate::stomp::command::{Ack, ClientCommand, Send, Subscribe};
+use crate::stomp::destination::{DestinationError, Target, classify};
+use crate::stomp::error::StompError;
+
+impl Connection {
+    /// Applies a command of a connected client (CONNECT and DISCONNECT are the connection's).
+    pub(super) fn apply(&mut self, command: ClientCommand) -> Result<(), StompError> {
+        let shared = Arc::clone(&self.shared);
+        let broker = &shared.broker;
+        match command {
+            ClientCommand::Send(send) => {
+                self.authorize(Action::Send, &send.destination)?;
+                match send.transaction.clone() {
+                    Some(tx) => self.transactions.hold(&tx, Pending::Send(send))?,
+                    None => self.send(send)?,
+                }
+            }
+            ClientCommand::Subscribe(subscribe) => self.subscribe(subscribe)?,
+            ClientCommand::Unsubscribe(id) => broker.unsubscribe(self.serial, &id)?,
+            ClientCommand::Ack(ack) => self.ack(ack, false)?,
+            ClientCommand::Nack(ack) => self.ack(ack, true)?,
+            ClientCommand::Begin(tx) => self.transactions.begin(tx)?,
+            ClientCommand::Commit(tx) => {
+                for op in self.transactions.commit(tx)? {
+                    match op {
+                        Pending::Send(send) => self.send(send)?,
+                        Pending::Ack(ack, nack) => broker.ack(self.serial, &ack.id, nack),
+                    }
+                }
+            }
+            ClientCommand::Abort(tx) => self.transactions.abort(tx)?,
+            ClientCommand::Disconnect | ClientCommand::Connect(_) => {}
+        }
+        Ok(())
+    }
+
+    fn ack(&mut self, ack: Ack, nack: bool) -> Result<(), StompError> {
+        match ack.transaction.clone() {
+            Some(tx) => self.transactions.hold(&tx, Pending::Ack(ack, nack)),
+            None => {
+                self.shared.broker.ack(self.serial, &ack.id, nack);
+                Ok(())
+            }
+        }
+    }
+
+    fn authorize(&self, action: Action, destination: &str) -> Result<(), StompError> {
+        let allowed = self
+            .shared
+            .authorizer
+            .allows(self.principal()?, action, destination);
+        allowed
+            .then_some(())
+            .ok_or_else(|| StompError::Forbidden(destination.to_owned()))
+    }
+
+    fn send(&self, send: Send) -> Result<(), StompError> {
+        let shared = &self.shared;
+        let context = AppContext::new(&shared.broker, self.serial, self.principal()?);
+        match classify(&send.destination, &shared.config.app_prefix)? {
+            Target::App(path) => {
+                match shared
+                    .router
+                    .dispatch(path, &send.headers, &send.body, &context)
+                {
+                    Some(result) => result.map_err(|e| StompError::App(e.0)),
+                    None => Err(StompError::NoHandler(send.destination.clone())),
+                }
+            }
+            Target::Own(_) => {
+                Err(DestinationError::WrongUse(send.destination.clone(), "SEND").into())
+            }
+            _ => Ok(context.publish(&send.destination, send.headers, send.body)?),
+        }
+    }
+
+    fn subscribe(&self, subscribe: Subscribe) -> Result<(), StompError> {
+        self.authorize(Action::Subscribe, &subscribe.destination)?;
+        let key = match classify(&subscribe.destination, &self.shared.config.app_prefix)? {
+            Target::Topic(name) => Key::Topic(name.to_owned()),
+            Target::Queue(name) => Key::Queue(name.to_owned()),
+            Target::Own(path) => Key::own(self.serial, path),
+            Target::App(_) | Target::User(..) => {
+                return Err(DestinationError::WrongUse(subscribe.destination, "SUBSCRIBE").into());
+            }
+        };
+        Ok(self
+            .shared
+            .broker
+            .subscribe(self.serial, &subscribe.id, key, subscribe.ack)?)
+    }
+}

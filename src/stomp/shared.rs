@@ -1,0 +1,58 @@
+//! What every connection of one STOMP service shares: its configuration, the in-memory
+//! broker, the relay when configured, the `/app` router, the auth seams, and the source of
+//! connection serials. Built once by [`StompBuilder::build`](super::StompBuilder::build),
+//! held by [`Stomp`](super::Stomp) and by each connection.
+//!
+//! Owns: the shared parts and their construction. Must not: know about connections or
+//! transports (they depend on it, never the other way).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::app::Router;
+use super::auth::{Authenticator, Authorizer};
+use super::broker::{Broker, BrokerLimits};
+use super::config::StompConfig;
+use super::relay::Relay;
+
+/// What every connection of a service shares.
+pub(crate) struct Shared {
+    pub(crate) config: StompConfig,
+    pub(crate) broker: Broker,
+    pub(crate) relay: Option<Relay>,
+    pub(crate) router: Router,
+    pub(crate) authenticator: Box<dyn Authenticator>,
+    pub(crate) authorizer: Box<dyn Authorizer>,
+    next_serial: AtomicU64,
+}
+
+impl Shared {
+    /// The parts of a service with a validated `config`: its broker bounded by the config's
+    /// limits, and its relay if one is configured.
+    pub(crate) fn new(
+        config: StompConfig,
+        router: Router,
+        authenticator: Box<dyn Authenticator>,
+        authorizer: Box<dyn Authorizer>,
+    ) -> Self {
+        let limits = BrokerLimits {
+            max_subscriptions: config.max_subscriptions,
+            max_queue_messages: config.max_queue_messages,
+            max_unacked: config.max_unacked,
+        };
+        let relay = (config.relay.clone()).map(|r| Relay::new(r, config.limits));
+        Shared {
+            config,
+            broker: Broker::new(limits),
+            relay,
+            router,
+            authenticator,
+            authorizer,
+            next_serial: AtomicU64::new(1),
+        }
+    }
+
+    /// A connection serial not given before (its broker id; 0 is never one).
+    pub(crate) fn next_serial(&self) -> u64 {
+        self.next_serial.fetch_add(1, Ordering::Relaxed)
+    }
+}
