@@ -1,4 +1,7 @@
 //! The shipped text handlers: echo, close (the suite's `/close`) and broadcast.
+//!
+//! Owns: these three handlers and a broadcast group's membership. Must not: hold the group's
+//! lock while sending, or keep a session that has closed.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -2,9 +2,10 @@
 //! subscriber is ready, up to a bound), per-session user destinations, and acknowledgement
 //! with redelivery of unacked queue messages on NACK, UNSUBSCRIBE or disconnect.
 //!
-//! One `parking_lot` mutex guards the maps; each operation holds it only to update them and
-//! to pick deliveries, which are sent after it is released (never a send or an await under
-//! the lock). Must not: parse frames or decide authorization.
+//! Owns: subscriptions, queue backlogs and unacked messages of every connection of a
+//! service. One `parking_lot` mutex guards the maps; each operation holds it only to update
+//! them and to pick deliveries, which are sent after it is released. Must not: send or await
+//! under the lock, parse frames, or decide authorization.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;

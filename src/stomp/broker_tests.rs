@@ -1,3 +1,6 @@
+//! Tests of the in-memory broker through its API, with [`Recorder`] outlets standing in for
+//! connections (also used by the connection's tests). Must not: reach into the broker's
+//! private state.
 use std::sync::Arc;
 
 use bytes::Bytes;

@@ -1,5 +1,9 @@
 //! The STOMP service's configuration: every limit has a name, a documented default and an
-//! outcome when passed. Validated once, when the service is built.
+//! outcome when passed.
+//!
+//! Owns: [`StompConfig`], its defaults and [`StompConfig::validate`] (run once, when the
+//! service is built). Must not: read the environment or the command line (the binary does),
+//! or be consulted for anything but the values it holds.
 
 use std::time::Duration;
 

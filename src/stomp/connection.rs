@@ -60,7 +60,9 @@ enum Phase {
     Closed,
 }
 
-/// A STOMP connection.
+/// One client's STOMP connection, whatever carries it: feed it the client's bytes
+/// ([`Connection::receive`]), tick it at its [`Connection::deadline`], and tell it when the
+/// transport is gone ([`Connection::closed`]); its frames go to the [`Outlet`] it was made with.
 pub struct Connection {
     shared: Arc<Shared>,
     outlet: Arc<dyn Outlet>,

@@ -1,3 +1,6 @@
+//! Tests of the connection state machine with time passed in: negotiation, commands,
+//! transactions, errors, heart-beats and the connect timeout, and a property test that no
+//! input makes it panic. Must not: sleep or use a real transport.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,3 +1,6 @@
+//! Tests of the incremental decoder: every split of the input, escapes per version, each
+//! limit and error, and property tests that it never panics and agrees with the encoder.
+//! Must not: depend on anything above the codec.
 use bytes::Bytes;
 use proptest::prelude::*;
 

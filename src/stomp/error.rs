@@ -1,6 +1,9 @@
 //! The STOMP layer's error: every reason a connection ends with an ERROR frame, and the one
 //! table turning it into that frame (1.2 "ERROR": a `message` header, the offending frame's
 //! `receipt-id`, a plain-text body; the server then closes the connection).
+//!
+//! Owns: [`StompError`] and its ERROR frame. Must not: send the frame or close anything (the
+//! connection and the transports do), or put a line break in the `message` header.
 
 use bytes::Bytes;
 
@@ -39,7 +42,7 @@ pub enum StompError {
     /// A destination that cannot be used that way.
     #[error("{0}")]
     Destination(#[from] DestinationError),
-    /// The broker refused.
+    /// The in-memory broker refused (a duplicate or unknown subscription id, too many).
     #[error("{0}")]
     Broker(#[from] BrokerError),
     /// No application handler for an `/app` destination.

@@ -15,9 +15,9 @@ use super::headers::{ACK, CONTENT_LENGTH, DESTINATION, MESSAGE_ID, SUBSCRIPTION}
 /// per delivery, `tail` is shared (empty for frames that are not MESSAGEs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wire {
-    /// The frame's first bytes.
+    /// The frame's first bytes: the whole frame, or a MESSAGE's per-delivery headers.
     pub head: Bytes,
-    /// The rest.
+    /// The rest: a MESSAGE's shared headers and body (empty for any other frame).
     pub tail: Bytes,
 }
 

@@ -30,6 +30,10 @@
 //! - [`relay`]: the broker relay to RabbitMQ (or any STOMP broker), instead of [`broker`],
 //!   when [`StompConfig::relay`] is set: several nodes then serve as one.
 //! - [`config`], [`error`]: named limits; the one error-to-ERROR-frame table.
+//!
+//! Owns (this file): the [`Stomp`] service handle and its builder. Must not: hold protocol
+//! rules or transport code (the files above do), so that everything may depend on the layer
+//! below it and nothing on this one but the transports.
 
 pub mod app;
 pub mod auth;
@@ -120,7 +124,8 @@ impl StompBuilder {
         self
     }
 
-    /// The service.
+    /// The service, with its broker (or relay) ready; no connection is served until it is
+    /// mounted ([`Stomp::mount`]) or given a listener ([`Stomp::serve_tcp`]).
     ///
     /// # Errors
     /// [`StompConfigError`] if the configuration cannot work.
