@@ -14,7 +14,7 @@ use super::transactions::Pending;
 use crate::stomp::app::AppContext;
 use crate::stomp::auth::Action;
 use crate::stomp::broker::Key;
-use crate::stomp::command::{Ack, ClientCommand, Send, Subscribe};
+use crate::stomp::command::{self, Ack, ClientCommand, Subscribe};
 use crate::stomp::destination::{DestinationError, Target, classify};
 use crate::stomp::error::StompError;
 
@@ -70,7 +70,7 @@ impl Connection {
             .ok_or_else(|| StompError::Forbidden(destination.to_owned()))
     }
 
-    fn send(&self, send: Send) -> Result<(), StompError> {
+    fn send(&self, send: command::Send) -> Result<(), StompError> {
         let shared = &self.shared;
         let context = AppContext::new(&shared.broker, self.serial, self.principal()?);
         match classify(&send.destination, &shared.config.app_prefix)? {

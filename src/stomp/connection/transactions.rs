@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 
-use crate::stomp::command::{Ack, Send};
+use crate::stomp::command::{self, Ack};
 use crate::stomp::error::StompError;
 
 /// A frame held until its transaction commits.
 pub(super) enum Pending {
     /// A SEND.
-    Send(Send),
+    Send(command::Send),
     /// An ACK, or with `true` a NACK.
     Ack(Ack, bool),
 }
