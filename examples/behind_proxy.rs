@@ -32,5 +32,11 @@ async fn main() -> std::io::Result<()> {
 
     // Listen on loopback only: the proxy is the one public entry.
     let listener = TcpListener::bind("127.0.0.1:8080")?;
-    server::run(listener, vec![echo], server::Options::default(), server::signal()).await
+    server::run(
+        listener,
+        vec![echo],
+        server::Options::default(),
+        server::signal(),
+    )
+    .await
 }

@@ -19,7 +19,11 @@ struct Shout;
 
 impl Handler for Shout {
     fn on_open(&mut self, session: &SessionHandle) {
-        log::info!("session {} opened over {:?}", session.id(), session.transport());
+        log::info!(
+            "session {} opened over {:?}",
+            session.id(),
+            session.transport()
+        );
     }
 
     fn on_message(&mut self, session: &SessionHandle, message: String) {
@@ -40,7 +44,10 @@ async fn main() -> std::io::Result<()> {
     HttpServer::new(move || {
         App::new()
             .wrap(Logger::default())
-            .route("/health", web::get().to(|| async { HttpResponse::Ok().body("ok") }))
+            .route(
+                "/health",
+                web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+            )
             .service(echo.clone())
             .service(shout.clone())
     })

@@ -21,10 +21,16 @@ use sockjs_server::stomp::{AppError, Stomp, StompConfig, Users};
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     env_logger::init_from_env(env_logger::Env::default().default_filter_or("info"));
-    let mut config = StompConfig::default();
-    config.allow_anonymous = false;
+    let config = StompConfig {
+        allow_anonymous: false,
+        ..StompConfig::default()
+    };
     let stomp = Stomp::builder(config)
-        .authenticator(Users::new().login("ada", "lovelace").login("alan", "turing"))
+        .authenticator(
+            Users::new()
+                .login("ada", "lovelace")
+                .login("alan", "turing"),
+        )
         .route("/rooms/{room}", |message, context| {
             let room = message.param("room").unwrap_or("lobby");
             if room.contains('/') {

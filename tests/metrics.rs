@@ -21,7 +21,6 @@ async fn gauges_follow_thousands_of_abandoned_sessions_back_to_zero() {
     let config = Config {
         // Long enough that nothing expires while the sessions are opened (a few seconds).
         disconnect_delay: Duration::from_secs(8),
-        max_sessions_per_client: 10_000,
         ..Config::at("/churn")
     };
     let mount = SockJs::new(config, || Echo).unwrap();
