@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-pub use crate::transport::forwarded::{ProxyNet, ProxyNetError};
+pub use crate::forwarded::{ProxyNet, ProxyNetError};
 
 /// The client library the iframe page loads by default (sockjs-node's default).
 pub const DEFAULT_SOCKJS_URL: &str =

@@ -28,7 +28,8 @@
 //! - [`session`]: the pure state machine, the session actor, the registry, the receiver pipe.
 //! - [`transport`]: the HTTP side: [`SockJs`] mounts, one file per transport, the error table.
 //! - [`handler`]: the application seam and the shipped text handlers.
-//! - [`config`]: the one per-mount [`Config`].
+//! - [`config`]: the one per-mount [`Config`]; [`forwarded`]: the client's address behind
+//!   trusted proxies, which it names.
 //! - [`metrics`]: Prometheus metrics and the stats log figures.
 //! - [`server`]: running mounts (and static files) with graceful shutdown.
 //! - [`stomp`]: STOMP 1.0-1.2 over SockJS and TCP: codec, connection state machine, broker.
@@ -38,6 +39,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod forwarded;
 pub mod handler;
 pub mod memory;
 pub mod metrics;

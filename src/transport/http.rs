@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponseBuilder};
 use parking_lot::Mutex;
 
 use super::error::TransportError;
-use super::forwarded::{self, ForwarderWarnings};
+use crate::forwarded::{self, ForwarderWarnings};
 use crate::config::Config;
 
 /// `text/plain; charset=UTF-8` (greeting, xhr_send, jsonp_send, errors).

@@ -5,7 +5,6 @@
 mod body;
 mod error;
 mod eventsource;
-pub mod forwarded;
 mod hixie76;
 mod htmlfile;
 pub mod http;
