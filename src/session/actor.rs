@@ -20,7 +20,7 @@ use super::headers::RequestHeaders;
 use super::receiver::{Lane, Sink};
 use super::registry::Registry;
 use super::state::{CloseCause, Mode, Output, SessionState, Timing, frame_of, outbox_admits};
-use crate::handler::Handler;
+use super::handler::Handler;
 use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, Message, TransportKind};
 

@@ -19,7 +19,7 @@ use super::error::StompError;
 use super::message::{Outlet, Wire};
 use super::{Stomp, WEBSOCKET_PROTOCOLS};
 use crate::config::{Config, ConfigError};
-use crate::handler::Handler;
+use crate::session::Handler;
 use crate::protocol::CloseReason;
 use crate::session::{CloseCause, SessionHandle};
 use crate::transport::SockJs;

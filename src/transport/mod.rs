@@ -26,7 +26,7 @@ use bytes::Bytes;
 pub use error::TransportError;
 
 use crate::config::{Config, ConfigError, SessionBinding};
-use crate::handler::HandlerFactory;
+use crate::session::HandlerFactory;
 use crate::metrics::{self, Limit, MountMetrics};
 use crate::protocol::{CloseReason, Route, TransportKind, pages as page, route};
 use crate::session::actor::{Attach, Binding, Close, Spawn};
