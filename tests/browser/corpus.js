@@ -11,9 +11,9 @@
 //          payloads.js and sockjs.min.js at / and the echo service at /echo
 //   NAME   only this transport (repeatable; default: all eight)
 // Targets run one after the other, each transport in a fresh page. Prints one line per
-// target x transport (failures followed by the messages that differ), a table, where a
-// `node` target passes and an `ours` target fails, and last "N passed, M failed"; exit 1 on
-// any failure.
+// target x transport (failures followed by the messages that differ; "known" for a case that
+// fails exactly as a KNOWN defect of the reference says), a table, where a `node` target
+// passes and an `ours` target fails, and last "N passed, M failed"; exit 1 on any failure.
 'use strict';
 
 const { chromium } = require('playwright-core');
@@ -24,7 +24,21 @@ const TRANSPORTS = [
 ];
 const KINDS = ['ours', 'node'];
 const CASE_TIMEOUT_MS = 90000; // a hard cap per case on top of the page's own waits
-const PROBLEMS_SHOWN = 8; // differing messages printed per failing case
+const PROBLEMS_SHOWN = Number(process.env.CORPUS_PROBLEMS || 8); // differing messages printed per failing case
+const NOTES_SHOWN = 4; // notes (session closed, stalled, page errors) printed per case
+// Defects of the reference server itself. A case that fails only so (some of these messages
+// lost, every other one echoed equal, no note but the listed ones) is printed as "known", with
+// the reason, and counted neither as passed nor as failed; failing in any other way it is a
+// failure like any other.
+const KNOWN = [{
+  kind: 'node',
+  transport: 'iframe-htmlfile',
+  lost: ['</script>', '</SCRIPT >', 'script injection', '<!-- <script>', '-->', '64 KiB mixed'],
+  notes: /^(a payload ran as script|page errors: .*)$/,
+  why: 'sockjs-node 0.3.24 writes each frame into the htmlfile <script> block as JSON.stringify ' +
+    'gives it, so "</script" ends the block (and the rest runs as script) and "<!--<script" ' +
+    'swallows what follows up to "-->"',
+}];
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
 function parseArgs(argv) {
@@ -69,22 +83,31 @@ async function runCase(context, target, transport) {
     if (errors.size) result.notes.push('page errors: ' + [...errors].slice(0, 3).join('; '));
     return result;
   } catch (err) {
-    return { ok: false, messages: 0, bad: 0, notes: [err.message.split('\n')[0]], problems: [] };
+    return { ok: false, messages: 0, bad: 0, badNames: [], notes: [err.message.split('\n')[0]], problems: [] };
   } finally {
     await page.close().catch(() => {});
   }
+}
+
+// The KNOWN entry that explains all of this failed result, if any.
+function knownDefect(target, transport, result) {
+  return KNOWN.find((k) => !result.ok && k.kind === target.kind && k.transport === transport &&
+    result.badNames.length > 0 && result.badNames.every((n) => k.lost.includes(n)) &&
+    result.notes.every((n) => k.notes.test(n)));
 }
 
 function summary(result) {
   if (result.ok) return result.messages + ' messages echoed equal';
   const parts = [];
   if (result.bad) parts.push(result.bad + ' of ' + result.messages + ' messages differ');
-  return parts.concat(result.notes).join('; ');
+  const notes = result.notes.length > NOTES_SHOWN
+    ? result.notes.slice(0, NOTES_SHOWN).concat((result.notes.length - NOTES_SHOWN) + ' more note(s)') : result.notes;
+  return parts.concat(notes).join('; ');
 }
 
 // The table: one row per transport, one column per target.
 function table(targets, transports, results) {
-  const cell = (r) => (r.ok ? 'ok' : 'FAIL ' + (r.bad || '-'));
+  const cell = (r) => (r.ok ? 'ok' : (r.known ? 'known ' : 'FAIL ') + (r.bad || '-'));
   const rows = [['transport'].concat(targets.map((t) => t.label + ' (' + t.kind + ')'))];
   for (const transport of transports) {
     rows.push([transport].concat(targets.map((t) => cell(results.get(t.label + ' ' + transport)))));
@@ -116,15 +139,20 @@ async function main() {
   const results = new Map();
   let passed = 0;
   let failed = 0;
+  let known = 0;
   try {
     for (const target of args.targets) {
       for (const transport of args.transports) {
         const started = Date.now();
         const result = await runCase(context, target, transport);
+        const defect = knownDefect(target, transport, result);
+        result.known = Boolean(defect);
         results.set(target.label + ' ' + transport, result);
-        if (result.ok) passed++; else failed++;
+        if (result.ok) passed++; else if (defect) known++; else failed++;
         const secs = ((Date.now() - started) / 1000).toFixed(1);
-        console.log((result.ok ? 'ok   ' : 'FAIL ') + target.label + ' ' + transport + ': ' + summary(result) + ' (' + secs + 's)');
+        const verdict = result.ok ? 'ok   ' : defect ? 'known ' : 'FAIL ';
+        console.log(verdict + target.label + ' ' + transport + ': ' + summary(result) + ' (' + secs + 's)');
+        if (defect) console.log('       the reference\'s own defect: ' + defect.why);
         for (const line of result.problems.slice(0, PROBLEMS_SHOWN)) console.log('       ' + line);
         if (result.problems.length > PROBLEMS_SHOWN) console.log('       ... and ' + (result.problems.length - PROBLEMS_SHOWN) + ' more');
       }
@@ -132,14 +160,16 @@ async function main() {
   } finally {
     await browser.close().catch(() => {});
   }
-  console.log('\n== failures per server x transport (FAIL n: n of the messages did not arrive as sent; FAIL -: the case failed otherwise, see its line)');
+  console.log('\n== failures per server x transport (FAIL n: n of the messages did not arrive as sent; ' +
+    'FAIL -: the case failed otherwise, see its line; known n: a known defect of the reference)');
   for (const line of table(args.targets, args.transports, results)) console.log(line);
   if (args.targets.some((t) => t.kind === 'node') && args.targets.some((t) => t.kind === 'ours')) {
     const ours = differential(args.targets, args.transports, results);
     console.log('\n== node passes, ours fails: ' + (ours.length ? ours.length + ' case(s)' : 'none'));
     for (const line of ours) console.log(line);
   }
-  console.log('\ncorpus took ' + Math.round((Date.now() - started) / 1000) + 's');
+  console.log('\ncorpus took ' + Math.round((Date.now() - started) / 1000) + 's' +
+    (known ? '; ' + known + ' case(s) failed by a known defect of the reference, not counted' : ''));
   console.log(passed + ' passed, ' + failed + ' failed');
   process.exitCode = failed ? 1 : 0;
 }

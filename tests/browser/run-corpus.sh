@@ -16,10 +16,12 @@
 # Needs: target/release/sockjs-server (cargo build --release -p sockjs-server), /usr/bin/chromium,
 #        nginx, apache2, curl, python3, and `npm ci` done in tests/browser. Installs nothing
 #        except `npm ci` in tests/browser/reference when its node_modules is missing.
-# Environment: SOCKJS_SERVER (binary path); CORPUS_TARGETS (default "direct nginx apache node").
+# Environment: SOCKJS_SERVER (binary path); CORPUS_TARGETS (default "direct nginx apache node");
+#              CORPUS_PROBLEMS (differing messages printed per failing case, default 8).
 # Everything runs on 127.0.0.1 on free ports; pages, configs and logs go to target/corpus/;
 # every process started here is stopped by pid on exit.
-# Output: one line per target x transport (failures followed by the messages that differ),
+# Output: one line per target x transport (failures followed by the messages that differ;
+# "known" where sockjs-node fails only by a defect listed in corpus.js's KNOWN, not counted),
 # the table of failures, the cases where node passes and ours fails, and last
 # "N passed, M failed"; exit status non-zero on any failure.
 set -euo pipefail
