@@ -160,6 +160,10 @@ run_server() {
     lg "$name" "$r" churn --tag churn-ws --concurrency "$CHURN_C" --duration "$CHURN_DURATION" --after "$AFTER"
     lg "$name" "$r" churn --tag churn-xhr --transport xhr-polling --concurrency "$CHURN_C" \
       --duration "$CHURN_DURATION" --after "$AFTER"
+    # Clients that wait for the server's FIN after the close handshake (RFC 6455 7.1.1):
+    # sessions/s only, so no wait after nor probe.
+    lg "$name" "$r" churn --tag churn-ws-fin --wait-fin --concurrency "$CHURN_C" \
+      --duration "$CHURN_DURATION" --after 0 --probe 0
     stop_server
   fi
 }

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -219,9 +220,19 @@ impl Session {
     /// connections (the server sees the abort, or the session expires).
     ///
     /// Once the server's close frame is in, the socket is dropped without waiting for the
-    /// server's FIN (as faye-websocket does): RFC 6455 lets the client wait for it, but
-    /// actix-http only sends it about a second later, which would measure that timer.
+    /// server's FIN, as faye-websocket does ([`Session::close_waiting_fin`] waits).
     pub async fn close(self) -> Result<()> {
+        self.end(false).await
+    }
+
+    /// [`Session::close`], then for a websocket a read until the server closes the TCP
+    /// connection, as RFC 6455 section 7.1.1 has clients do (tungstenite, Autobahn and other
+    /// careful clients): the close then includes how soon the server closes.
+    pub async fn close_waiting_fin(self) -> Result<()> {
+        self.end(true).await
+    }
+
+    async fn end(self, wait_fin: bool) -> Result<()> {
         if let Kind::Ws(mut ws) = self.kind {
             WebSocketStream::close(&mut ws, None).await?;
             while let Some(msg) = ws.next().await {
@@ -229,8 +240,22 @@ impl Session {
                     break;
                 }
             }
+            if wait_fin {
+                server_fin(ws.get_mut()).await?;
+            }
         }
         Ok(())
+    }
+}
+
+/// Reads `tcp` until the server's FIN; nothing may come after the close frame.
+async fn server_fin(tcp: &mut TcpStream) -> Result<()> {
+    let mut buf = [0u8; 64];
+    match tcp.read(&mut buf).await? {
+        0 => Ok(()),
+        n => Err(Error::Protocol(format!(
+            "{n} bytes after the close handshake"
+        ))),
     }
 }
 

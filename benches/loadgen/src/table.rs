@@ -80,6 +80,11 @@ const FIGURES: &[Figure] = &[
         "churn websocket, probed sessions still known",
     ),
     fig(
+        "churn-ws-fin",
+        "sessions_per_s",
+        "churn websocket, client waits for the server's FIN, sessions/s",
+    ),
+    fig(
         "churn-xhr",
         "sessions_per_s",
         "churn xhr-polling, sessions/s",

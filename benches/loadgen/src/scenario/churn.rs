@@ -1,7 +1,9 @@
 //! `churn`: C workers each opening a session, exchanging one message and closing it, in a
 //! loop. Figures: sessions per second; the server's RSS before, at the end and after its
 //! disconnect delay; and how many of a sample of the closed sessions the server still
-//! knows afterwards (an `xhr_send` to a forgotten session answers 404).
+//! knows afterwards (an `xhr_send` to a forgotten session answers 404). With `--wait-fin` a
+//! websocket session ends only when the server has closed the TCP connection (RFC 6455
+//! clients wait for it), so the rate includes how soon the server closes.
 
 use std::time::Instant;
 
@@ -39,6 +41,10 @@ pub struct ChurnArgs {
     /// How many closed sessions each worker keeps to probe afterwards.
     #[arg(long, default_value_t = 20)]
     pub probe: usize,
+    /// Websocket: after the close handshake, wait for the server's FIN before the next
+    /// session (as RFC 6455 clients do) instead of dropping the socket.
+    #[arg(long)]
+    pub wait_fin: bool,
 }
 
 /// Runs the scenario and prints its result.
@@ -74,6 +80,7 @@ pub async fn run(args: ChurnArgs) -> Result<(), String> {
         "churn",
         json!({
             "transport": args.transport.name(), "concurrency": args.concurrency,
+            "wait_fin": args.wait_fin,
             "sessions": done, "duration_s": elapsed, "sessions_per_s": per_s,
             "rss_before_kib": before, "rss_end_kib": at_end, "rss_after_kib": after,
             "rss_left_kib": after.zip(before).map(|(a, b)| a as i64 - b as i64),
@@ -81,9 +88,14 @@ pub async fn run(args: ChurnArgs) -> Result<(), String> {
             "errors": errors, "first_error": first_error,
         }),
         &format!(
-            "churn {} C={}: {done} sessions, {per_s:.0}/s; RSS before {} KiB, end {} KiB, \
+            "churn {}{} C={}: {done} sessions, {per_s:.0}/s; RSS before {} KiB, end {} KiB, \
              after {} KiB; {left}/{} probed sessions still known; {errors} errors{}",
             args.transport.name(),
+            if args.wait_fin {
+                " (waiting for FIN)"
+            } else {
+                ""
+            },
             args.concurrency,
             show(before),
             show(at_end),
@@ -111,7 +123,11 @@ async fn worker(args: ChurnArgs, end: Instant, max: u64) -> (u64, Vec<String>, O
                 return Err(Error::Protocol(format!("echo {echoed:?}")));
             }
             let path = s.path().to_owned();
-            s.close().await?;
+            if args.wait_fin {
+                s.close_waiting_fin().await?;
+            } else {
+                s.close().await?;
+            }
             Ok(path)
         };
         match within(timeout, "churn session", one).await {
