@@ -1,223 +1,65 @@
 //! The session actor: the one owner of a session's state, timer, attached receiver and
-//! application handler. Transports talk to it only through its messages; handlers through a
-//! [`SessionHandle`].
+//! application handler. Its messages are seen only by [`super::handle`]; transports and
+//! handlers reach it through a [`SessionHandle`].
 //!
 //! Must not: block, hold a lock across a send, or let a failing handler take down anything but
 //! its own session.
 
-use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use actix::{
-    Actor, ActorContext, Addr, AsyncContext, Context, Handler as ActixHandler, SpawnHandle,
-};
+use actix::{Actor, ActorContext, AsyncContext, Context, Handler as ActixHandler, SpawnHandle};
 
-use super::headers::RequestHeaders;
-use super::receiver::{Lane, Sink};
-use super::registry::Registry;
-use super::state::{CloseCause, Mode, Output, SessionState, Timing, frame_of, outbox_admits};
+use super::binding::Binding;
+use super::handle::{Info, SendLane, SessionHandle};
 use super::handler::Handler;
+use super::headers::RequestHeaders;
+use super::receiver::{Detach, Feed};
+use super::registry::Registry;
+use super::state::{CloseCause, Mode, Output, SessionState, Timing, outbox_admits};
 use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, Message, TransportKind};
 
-/// What a handler can know about its session: fixed when the session was created.
-#[derive(Debug)]
-struct Info {
-    serial: u64,
-    id: String,
-    prefix: Arc<str>,
-    transport: TransportKind,
-    peer: Option<SocketAddr>,
-    client: Option<IpAddr>,
-    binding: Binding,
-    headers: RequestHeaders,
-    /// Set once a WebSocket session is open: its sends skip the actor.
-    lane: OnceLock<SendLane>,
-}
-
-/// The direct way from a [`SessionHandle`] to an open WebSocket session's socket. A
-/// WebSocket session has one receiver for its whole life and nothing to buffer, so a send
-/// needs only the bound check and the frame: queued on the socket's pipe at once, it skips
-/// a hop through the actor's mailbox (which a broadcast to many sessions pays once per
-/// session, and the first delivery waits for them all). Sends are queued in the order they
-/// are made; the actor closes the lane when the session closes, and a send the lane
-/// refuses goes the actor's way (which sees the overflow, or drops it once closed).
-#[derive(Debug)]
-struct SendLane {
-    pipe: Lane,
-    mode: Mode,
-    max_buffered: usize,
-    metrics: MountMetrics,
-}
-
-impl SendLane {
-    /// Queues `message` on the socket's pipe; false leaves it to the actor.
-    fn send(&self, message: &Message) -> bool {
-        if !outbox_admits(self.pipe.in_flight(), message.cost(), self.max_buffered) {
-            // The actor closes the session for the overflow; every later send goes its way.
-            self.pipe.close();
-            return false;
-        }
-        let bytes = frame_of(self.mode, message);
-        let len = bytes.len() as u64;
-        if !self.pipe.frame(bytes) {
-            return false;
-        }
-        self.metrics.messages_out.inc();
-        self.metrics.bytes_out.inc_by(len);
-        true
-    }
-}
-
-/// What a request must match to use a session (see `Config::session_binding`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Binding {
-    /// The client address, when bound to it.
-    pub client: Option<Option<IpAddr>>,
-    /// The JSESSIONID value, when bound to it.
-    pub cookie: Option<Option<String>>,
-}
-
-/// A cheap, cloneable handle on a session: send text, close it, and read what the opening
-/// request said. Equal handles name the same session.
-#[derive(Debug, Clone)]
-pub struct SessionHandle {
-    info: Arc<Info>,
-    addr: Addr<SessionActor>,
-}
-
-impl SessionHandle {
-    /// The session id the client chose (for WebSocket sessions, not unique: see `serial`).
-    pub fn id(&self) -> &str {
-        &self.info.id
-    }
-
-    /// A number unique to this session in this process.
-    pub fn serial(&self) -> u64 {
-        self.info.serial
-    }
-
-    /// The mount prefix the session belongs to.
-    pub fn prefix(&self) -> &str {
-        &self.info.prefix
-    }
-
-    /// The transport of the request that opened the session.
-    pub fn transport(&self) -> TransportKind {
-        self.info.transport
-    }
-
-    /// The peer address of the request that opened the session.
-    pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.info.peer
-    }
-
-    /// The client's address: the peer's, or (when the peer is a configured trusted proxy) the
-    /// one it forwarded for (`Config::trusted_proxies`).
-    pub fn client_addr(&self) -> Option<IpAddr> {
-        self.info.client
-    }
-
-    /// The headers of the request that opened the session (without the connection-scoped
-    /// ones: see [`RequestHeaders`]).
-    pub fn headers(&self) -> &RequestHeaders {
-        &self.info.headers
-    }
-
-    /// Sends a text message. Returns false if the session is gone.
-    pub fn send(&self, text: impl AsRef<str>) -> bool {
-        self.send_message(Message::new(text))
-    }
-
-    /// Sends a message quoted beforehand (share one [`Message`] when sending to many).
-    pub fn send_message(&self, message: Message) -> bool {
-        if let Some(lane) = self.info.lane.get()
-            && lane.send(&message)
-        {
-            return true;
-        }
-        self.addr.connected() && {
-            self.addr.do_send(Send(message));
-            true
-        }
-    }
-
-    /// Closes the session with `code` and `reason`.
-    pub fn close(&self, code: u16, reason: impl Into<Cow<'static, str>>) {
-        self.addr.do_send(Close(
-            CloseReason::new(code, reason),
-            CloseCause::Application,
-        ));
-    }
-
-    /// Whether the session's actor is still running.
-    pub fn is_connected(&self) -> bool {
-        self.addr.connected()
-    }
-
-    /// What a request must match to use this session.
-    pub(crate) fn binding(&self) -> &Binding {
-        &self.info.binding
-    }
-
-    pub(crate) fn addr(&self) -> &Addr<SessionActor> {
-        &self.addr
-    }
-}
-
-impl PartialEq for SessionHandle {
-    fn eq(&self, other: &Self) -> bool {
-        self.info.serial == other.info.serial
-    }
-}
-impl Eq for SessionHandle {}
-impl std::hash::Hash for SessionHandle {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.info.serial.hash(state);
-    }
-}
-
-/// Everything needed to start a session.
-pub struct Spawn {
+/// What a new session is made of: what the opening request said and the mount's settings.
+pub(crate) struct NewSession {
     /// The client's session id.
-    pub id: String,
+    pub(crate) id: String,
     /// The mount prefix.
-    pub prefix: Arc<str>,
+    pub(crate) prefix: Arc<str>,
     /// The opening request's transport.
-    pub transport: TransportKind,
+    pub(crate) transport: TransportKind,
     /// The opening request's peer.
-    pub peer: Option<SocketAddr>,
+    pub(crate) peer: Option<SocketAddr>,
     /// The client's address (after trusted-proxy resolution).
-    pub client: Option<IpAddr>,
+    pub(crate) client: Option<IpAddr>,
     /// What later requests must match.
-    pub binding: Binding,
+    pub(crate) binding: Binding,
     /// The opening request's headers.
-    pub headers: RequestHeaders,
-    /// Timing.
-    pub timing: Timing,
+    pub(crate) headers: RequestHeaders,
+    /// The heartbeat and disconnect delays.
+    pub(crate) timing: Timing,
     /// Framed or raw.
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// The outgoing byte bound.
-    pub max_buffered: usize,
+    pub(crate) max_buffered: usize,
     /// The registry to leave when the session finishes (HTTP sessions and WebSockets alike).
-    pub registry: Arc<Registry>,
+    pub(crate) registry: Arc<Registry>,
     /// The application handler.
-    pub handler: Box<dyn Handler>,
+    pub(crate) handler: Box<dyn Handler>,
     /// The mount's metrics.
-    pub metrics: MountMetrics,
+    pub(crate) metrics: MountMetrics,
 }
 
 /// The actor owning one session.
-pub struct SessionActor {
+pub(crate) struct SessionActor {
     state: SessionState,
     handler: Box<dyn Handler>,
     handler_failed: bool,
     handle: SessionHandle,
-    sink: Option<Sink>,
+    feed: Option<Feed>,
     max_buffered: usize,
     registry: Arc<Registry>,
     timer: Option<(Instant, SpawnHandle)>,
@@ -232,17 +74,17 @@ fn now() -> Instant {
 
 impl SessionActor {
     /// Starts a session on the current arbiter. `ends_with_receiver` for WebSocket sessions.
-    pub fn start(spawn: Spawn, ends_with_receiver: bool) -> SessionHandle {
+    pub(crate) fn start(new: NewSession, ends_with_receiver: bool) -> SessionHandle {
         let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
         let info = Arc::new(Info {
             serial,
-            id: spawn.id,
-            prefix: spawn.prefix,
-            transport: spawn.transport,
-            peer: spawn.peer,
-            client: spawn.client,
-            binding: spawn.binding,
-            headers: spawn.headers,
+            id: new.id,
+            prefix: new.prefix,
+            transport: new.transport,
+            peer: new.peer,
+            client: new.client,
+            binding: new.binding,
+            headers: new.headers,
             lane: OnceLock::new(),
         });
         let actor_info = Arc::clone(&info);
@@ -252,15 +94,15 @@ impl SessionActor {
                 addr: ctx.address(),
             };
             SessionActor {
-                state: SessionState::new(now(), spawn.timing, spawn.mode, ends_with_receiver),
-                handler: spawn.handler,
+                state: SessionState::new(now(), new.timing, new.mode, ends_with_receiver),
+                handler: new.handler,
                 handler_failed: false,
                 handle,
-                sink: None,
-                max_buffered: spawn.max_buffered,
-                registry: spawn.registry,
+                feed: None,
+                max_buffered: new.max_buffered,
+                registry: new.registry,
                 timer: None,
-                metrics: spawn.metrics,
+                metrics: new.metrics,
             }
         });
         SessionHandle { info, addr }
@@ -278,14 +120,14 @@ impl SessionActor {
         for output in outputs {
             match output {
                 Output::Deliver(bytes) => {
-                    if let Some(sink) = &self.sink {
+                    if let Some(feed) = &self.feed {
                         self.metrics.bytes_out.inc_by(bytes.len() as u64);
-                        sink.frame(bytes);
+                        feed.frame(bytes);
                     }
                 }
                 Output::EndReceiver(reason) => {
-                    if let Some(sink) = self.sink.take() {
-                        sink.end(reason);
+                    if let Some(feed) = self.feed.take() {
+                        feed.end(reason);
                     }
                 }
                 Output::Opened => {
@@ -312,9 +154,9 @@ impl SessionActor {
 
     /// Opens a WebSocket session's [`SendLane`] (after its open frame is queued).
     fn open_lane(&self) {
-        if let (Some(mode), Some(sink)) = (self.state.direct_mode(), &self.sink) {
+        if let (Some(mode), Some(feed)) = (self.state.direct_mode(), &self.feed) {
             let _ = self.handle.info.lane.set(SendLane {
-                pipe: sink.lane(),
+                pipe: feed.lane(),
                 mode,
                 max_buffered: self.max_buffered,
                 metrics: self.metrics.clone(),
@@ -438,8 +280,8 @@ impl Actor for SessionActor {
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
         self.close_lane();
-        if let Some(sink) = self.sink.take() {
-            sink.end(None);
+        if let Some(feed) = self.feed.take() {
+            feed.end(None);
         }
         self.registry.remove(&self.handle);
         self.metrics.session_stopped(self.handle.transport().name());
@@ -449,15 +291,15 @@ impl Actor for SessionActor {
 /// Attach a receiver. A refused receiver gets `c[2010,...]` through its own pipe and ends.
 #[derive(actix::Message)]
 #[rtype(result = "()")]
-pub struct Attach {
+pub(super) struct Attach {
     /// The receiver's token.
-    pub token: u64,
+    pub(super) token: u64,
     /// Its framing.
-    pub framing: Framing,
+    pub(super) framing: Framing,
     /// Bytes after which it ends (1 for polling, `response_limit` for streaming).
-    pub limit: usize,
+    pub(super) limit: usize,
     /// The session's end of its pipe.
-    pub sink: Sink,
+    pub(super) feed: Feed,
 }
 
 impl ActixHandler<Attach> for SessionActor {
@@ -466,27 +308,15 @@ impl ActixHandler<Attach> for SessionActor {
     fn handle(&mut self, msg: Attach, ctx: &mut Context<Self>) {
         match self.state.attach(now(), msg.token, msg.framing, msg.limit) {
             Ok(out) => {
-                self.sink = Some(msg.sink);
+                self.feed = Some(msg.feed);
                 self.apply(out, ctx);
             }
             Err(refusal) => {
-                msg.sink.frame(refusal);
-                msg.sink.end(None);
+                msg.feed.frame(refusal);
+                msg.feed.end(None);
             }
         }
     }
-}
-
-/// A receiver went away.
-#[derive(actix::Message)]
-#[rtype(result = "()")]
-pub struct Detach {
-    /// Its token.
-    pub token: u64,
-    /// The close the session takes.
-    pub reason: CloseReason,
-    /// Why.
-    pub cause: CloseCause,
 }
 
 impl ActixHandler<Detach> for SessionActor {
@@ -495,7 +325,7 @@ impl ActixHandler<Detach> for SessionActor {
     fn handle(&mut self, msg: Detach, ctx: &mut Context<Self>) {
         let out = self.state.detach(now(), msg.token, msg.reason, msg.cause);
         if !out.is_empty() {
-            self.sink = None;
+            self.feed = None;
         }
         self.apply(out, ctx);
     }
@@ -504,7 +334,7 @@ impl ActixHandler<Detach> for SessionActor {
 /// Messages from the client, in order.
 #[derive(actix::Message)]
 #[rtype(result = "()")]
-pub struct Incoming(pub Vec<String>);
+pub(super) struct Incoming(pub(super) Vec<String>);
 
 impl ActixHandler<Incoming> for SessionActor {
     type Result = ();
@@ -527,13 +357,13 @@ impl ActixHandler<Incoming> for SessionActor {
 /// A message to the client.
 #[derive(actix::Message)]
 #[rtype(result = "()")]
-pub struct Send(pub Message);
+pub(super) struct Outgoing(pub(super) Message);
 
-impl ActixHandler<Send> for SessionActor {
+impl ActixHandler<Outgoing> for SessionActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Send, ctx: &mut Context<Self>) {
-        let pending = self.state.buffered_bytes() + self.sink.as_ref().map_or(0, Sink::in_flight);
+    fn handle(&mut self, msg: Outgoing, ctx: &mut Context<Self>) {
+        let pending = self.state.buffered_bytes() + self.feed.as_ref().map_or(0, Feed::in_flight);
         let out = if !outbox_admits(pending, msg.0.cost(), self.max_buffered) {
             log::warn!(
                 "session {} on {}: {} bytes waiting for a slow receiver; closing",
@@ -555,7 +385,7 @@ impl ActixHandler<Send> for SessionActor {
 /// Close the session.
 #[derive(actix::Message)]
 #[rtype(result = "()")]
-pub struct Close(pub CloseReason, pub CloseCause);
+pub(super) struct Close(pub(super) CloseReason, pub(super) CloseCause);
 
 impl ActixHandler<Close> for SessionActor {
     type Result = ();

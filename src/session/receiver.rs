@@ -12,13 +12,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use actix::Addr;
+use actix::Recipient;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-use super::actor::{Detach, SessionActor};
 use super::state::CloseCause;
 use crate::protocol::CloseReason;
+
+/// A receiver went away, or its own side ended it: what it tells its session.
+#[derive(actix::Message, Debug)]
+#[rtype(result = "()")]
+pub(crate) struct Detach {
+    /// Its token.
+    pub(crate) token: u64,
+    /// The close the session takes.
+    pub(crate) reason: CloseReason,
+    /// Why.
+    pub(crate) cause: CloseCause,
+}
 
 /// What a receiver is told.
 #[derive(Debug)]
@@ -33,7 +44,7 @@ pub enum ReceiverItem {
 struct Queue {
     items: VecDeque<ReceiverItem>,
     waker: Option<Waker>,
-    sink_gone: bool,
+    feed_gone: bool,
     receiver_gone: bool,
     /// Set by [`Lane::close`]: the lane queues nothing more.
     lane_closed: bool,
@@ -77,11 +88,11 @@ impl Shared {
 
 /// The session's end of the pipe.
 #[derive(Debug)]
-pub struct Sink {
+pub struct Feed {
     shared: Arc<Shared>,
 }
 
-impl Sink {
+impl Feed {
     /// Queues frame bytes; false if the receiver is gone.
     pub fn frame(&self, bytes: Bytes) -> bool {
         self.shared.frame(bytes, false)
@@ -105,11 +116,11 @@ impl Sink {
     }
 }
 
-impl Drop for Sink {
+impl Drop for Feed {
     fn drop(&mut self) {
         let waker = {
             let mut queue = self.shared.queue.lock();
-            queue.sink_gone = true;
+            queue.feed_gone = true;
             queue.waker.take()
         };
         if let Some(waker) = waker {
@@ -118,8 +129,8 @@ impl Drop for Sink {
     }
 }
 
-/// A second sending end of a pipe ([`Sink::lane`]): frames pushed through it join the same
-/// queue, in the order they are pushed; dropping it ends nothing (only the sink does).
+/// A second sending end of a pipe ([`Feed::lane`]): frames pushed through it join the same
+/// queue, in the order they are pushed; dropping it ends nothing (only the feed does).
 #[derive(Debug)]
 pub struct Lane {
     shared: Arc<Shared>,
@@ -131,7 +142,7 @@ impl Lane {
         self.shared.frame(bytes, true)
     }
 
-    /// Closes the lane: whatever it queued before stays ahead of what the sink queues after.
+    /// Closes the lane: whatever it queued before stays ahead of what the feed queues after.
     pub fn close(&self) {
         self.shared.queue.lock().lane_closed = true;
     }
@@ -148,19 +159,19 @@ impl Lane {
 pub struct Receiver {
     shared: Arc<Shared>,
     token: u64,
-    session: Option<Addr<SessionActor>>,
+    session: Option<Recipient<Detach>>,
     ended: bool,
 }
 
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 
 /// A new pipe with a fresh token. The receiver reports to nobody until
-/// [`Receiver::bind`] names its session.
-pub fn pipe() -> (Sink, Receiver) {
+/// [`Receiver::report_to`] names its session.
+pub fn pipe() -> (Feed, Receiver) {
     let shared = Arc::new(Shared::default());
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     (
-        Sink {
+        Feed {
             shared: Arc::clone(&shared),
         },
         Receiver {
@@ -178,8 +189,8 @@ impl Receiver {
         self.token
     }
 
-    /// Names the session to tell if this receiver is dropped early.
-    pub fn bind(&mut self, session: Addr<SessionActor>) {
+    /// Names whom to tell (the session) if this receiver is dropped early or ends itself.
+    pub fn report_to(&mut self, session: Recipient<Detach>) {
         self.session = Some(session);
     }
 
@@ -204,7 +215,7 @@ impl Receiver {
                     }
                     Some(item)
                 }
-                None if queue.sink_gone => None,
+                None if queue.feed_gone => None,
                 None => {
                     match &mut queue.waker {
                         Some(w) if w.will_wake(cx.waker()) => {}
@@ -260,26 +271,26 @@ mod tests {
 
     #[test]
     fn frames_arrive_in_order_and_are_counted_until_taken() {
-        let (sink, mut receiver) = pipe();
-        assert!(sink.frame(Bytes::from_static(b"o")));
-        assert!(sink.frame(Bytes::from_static(b"a[\"x\"]")));
-        assert_eq!(sink.in_flight(), 7);
+        let (feed, mut receiver) = pipe();
+        assert!(feed.frame(Bytes::from_static(b"o")));
+        assert!(feed.frame(Bytes::from_static(b"a[\"x\"]")));
+        assert_eq!(feed.in_flight(), 7);
         assert!(
             matches!(poll(&mut receiver), Poll::Ready(Some(ReceiverItem::Frame(b))) if b == "o")
         );
-        assert_eq!(sink.in_flight(), 6);
+        assert_eq!(feed.in_flight(), 6);
         assert!(
             matches!(poll(&mut receiver), Poll::Ready(Some(ReceiverItem::Frame(b))) if b == "a[\"x\"]")
         );
-        assert_eq!(sink.in_flight(), 0);
+        assert_eq!(feed.in_flight(), 0);
         assert!(poll(&mut receiver).is_pending());
     }
 
     #[test]
     fn end_ends_the_receiver_for_good() {
-        let (sink, mut receiver) = pipe();
-        sink.end(Some(CloseReason::GO_AWAY));
-        assert!(sink.frame(Bytes::from_static(b"h")));
+        let (feed, mut receiver) = pipe();
+        feed.end(Some(CloseReason::GO_AWAY));
+        assert!(feed.frame(Bytes::from_static(b"h")));
         assert!(matches!(
             poll(&mut receiver),
             Poll::Ready(Some(ReceiverItem::End(Some(_))))
@@ -288,10 +299,10 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_sink_ends_the_receiver_after_what_it_queued() {
-        let (sink, mut receiver) = pipe();
-        sink.frame(Bytes::from_static(b"h"));
-        drop(sink);
+    fn a_dropped_feed_ends_the_receiver_after_what_it_queued() {
+        let (feed, mut receiver) = pipe();
+        feed.frame(Bytes::from_static(b"h"));
+        drop(feed);
         assert!(matches!(
             poll(&mut receiver),
             Poll::Ready(Some(ReceiverItem::Frame(_)))
@@ -301,11 +312,11 @@ mod tests {
 
     #[test]
     fn a_dropped_receiver_refuses_frames_and_frees_its_queue() {
-        let (sink, receiver) = pipe();
-        sink.frame(Bytes::from_static(b"h"));
+        let (feed, receiver) = pipe();
+        feed.frame(Bytes::from_static(b"h"));
         drop(receiver);
-        assert!(!sink.frame(Bytes::from_static(b"h")));
-        assert!(sink.shared.queue.lock().items.is_empty());
+        assert!(!feed.frame(Bytes::from_static(b"h")));
+        assert!(feed.shared.queue.lock().items.is_empty());
     }
 
     #[test]
@@ -319,22 +330,22 @@ mod tests {
         }
         let flag = Arc::new(Flag(AtomicBool::new(false)));
         let waker = Waker::from(Arc::clone(&flag));
-        let (sink, mut receiver) = pipe();
+        let (feed, mut receiver) = pipe();
         assert!(
             receiver
                 .poll_next(&mut Context::from_waker(&waker))
                 .is_pending()
         );
         assert!(!flag.0.load(Ordering::SeqCst));
-        sink.frame(Bytes::from_static(b"h"));
+        feed.frame(Bytes::from_static(b"h"));
         assert!(flag.0.load(Ordering::SeqCst));
     }
 
     #[test]
     fn a_lane_joins_the_queue_in_order_and_ends_nothing() {
-        let (sink, mut receiver) = pipe();
-        let lane = sink.lane();
-        sink.frame(Bytes::from_static(b"o"));
+        let (feed, mut receiver) = pipe();
+        let lane = feed.lane();
+        feed.frame(Bytes::from_static(b"o"));
         assert!(lane.frame(Bytes::from_static(b"a[\"x\"]")));
         assert_eq!(lane.in_flight(), 7);
         drop(lane);
@@ -345,21 +356,21 @@ mod tests {
             matches!(poll(&mut receiver), Poll::Ready(Some(ReceiverItem::Frame(b))) if b == "a[\"x\"]")
         );
         assert!(poll(&mut receiver).is_pending());
-        let lane = sink.lane();
+        let lane = feed.lane();
         lane.close();
         assert!(!lane.frame(Bytes::from_static(b"h")));
-        assert!(sink.frame(Bytes::from_static(b"c[3000,\"Go away!\"]")));
+        assert!(feed.frame(Bytes::from_static(b"c[3000,\"Go away!\"]")));
         drop(receiver);
-        assert!(!sink.lane().frame(Bytes::from_static(b"h")));
+        assert!(!feed.lane().frame(Bytes::from_static(b"h")));
     }
 
     #[test]
     fn a_drained_queue_gives_back_its_buffer() {
-        let (sink, mut receiver) = pipe();
+        let (feed, mut receiver) = pipe();
         for _ in 0..3 {
-            sink.frame(Bytes::from_static(b"h"));
+            feed.frame(Bytes::from_static(b"h"));
         }
         while poll(&mut receiver).is_ready() {}
-        assert_eq!(sink.shared.queue.lock().items.capacity(), 0);
+        assert_eq!(feed.shared.queue.lock().items.capacity(), 0);
     }
 }

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use parking_lot::Mutex;
 
-use super::actor::SessionHandle;
+use super::handle::SessionHandle;
 
 /// Session-count limits of a mount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

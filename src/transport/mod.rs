@@ -25,15 +25,14 @@ use bytes::Bytes;
 
 pub use error::TransportError;
 
-use crate::config::{Config, ConfigError, SessionBinding};
-use crate::session::HandlerFactory;
+use crate::config::{Config, ConfigError};
 use crate::metrics::{self, Limit, MountMetrics};
 use crate::protocol::{CloseReason, Route, TransportKind, pages as page, route};
-use crate::session::actor::{Attach, Binding, Close, Spawn};
-use crate::session::receiver::{Receiver, pipe};
+use crate::session::HandlerFactory;
 use crate::session::registry::{Limits, Refused};
 use crate::session::{
-    CloseCause, Mode, Registry, RequestHeaders, SessionActor, SessionHandle, Timing,
+    self, Binding, CloseCause, Mode, NewSession, Receiver, Registry, RequestHeaders, SessionHandle,
+    Timing,
 };
 
 /// One SockJS service at a prefix: its config, its sessions and its handler factory.
@@ -86,9 +85,7 @@ impl SockJs {
     /// Closes every session of the mount with `reason` (graceful shutdown).
     pub fn close_all(&self, reason: &CloseReason) {
         for session in self.0.registry.all() {
-            session
-                .addr()
-                .do_send(Close(reason.clone(), CloseCause::Shutdown));
+            session.close_for(reason.clone(), CloseCause::Shutdown);
         }
     }
 }
@@ -212,33 +209,17 @@ impl SockJs {
 
     /// What later requests must match to use a session this request (from `client`) opens.
     fn binding(&self, req: &HttpRequest, client: Option<IpAddr>) -> Binding {
-        let cookie = || Some(Some(http::jsessionid_value(req)));
-        match self.0.config.session_binding {
-            SessionBinding::Off => Binding::default(),
-            SessionBinding::ClientAddress => Binding {
-                client: Some(client),
-                cookie: None,
-            },
-            SessionBinding::Cookie => Binding {
-                client: None,
-                cookie: cookie(),
-            },
-            SessionBinding::ClientAddressAndCookie => Binding {
-                client: Some(client),
-                cookie: cookie(),
-            },
-        }
+        Binding::new(self.0.config.session_binding, client, || {
+            http::jsessionid_value(req)
+        })
     }
 
     /// Whether `req`, from `client`, may use `session` (see `Config::session_binding`);
     /// refusals are logged.
     fn admits(&self, session: &SessionHandle, req: &HttpRequest, client: Option<IpAddr>) -> bool {
-        let bound = session.binding();
-        let ok = bound.client.is_none_or(|c| c == client)
-            && bound
-                .cookie
-                .as_ref()
-                .is_none_or(|c| c.as_deref() == Some(http::jsessionid_value(req).as_str()));
+        let ok = session
+            .binding()
+            .admits(client, || http::jsessionid_value(req));
         if !ok {
             self.0.metrics.rejected(Limit::Binding);
             log::warn!(
@@ -260,16 +241,16 @@ impl SockJs {
         }
     }
 
-    fn spawn(
+    fn new_session(
         &self,
         req: &HttpRequest,
         client: Option<IpAddr>,
         id: &str,
         transport: TransportKind,
         mode: Mode,
-    ) -> Spawn {
+    ) -> NewSession {
         let config = &self.0.config;
-        Spawn {
+        NewSession {
             binding: self.binding(req, client),
             id: id.to_owned(),
             prefix: Arc::clone(&self.0.prefix),
@@ -302,7 +283,7 @@ impl SockJs {
         self.0
             .registry
             .add_socket(client, self.limits(), || {
-                SessionActor::start(self.spawn(req, client, id, transport, mode), true)
+                session::start(self.new_session(req, client, id, transport, mode), true)
             })
             .inspect_err(|e| self.refused(e, client))
     }
@@ -336,8 +317,8 @@ impl SockJs {
                 .0
                 .registry
                 .find_or_create(id, client, self.limits(), || {
-                    let spawn = self.spawn(req, client, id, transport, Mode::Framed);
-                    SessionActor::start(spawn, false)
+                    let new = self.new_session(req, client, id, transport, Mode::Framed);
+                    session::start(new, false)
                 })
                 .map_err(|e| {
                     self.refused(&e, client);
@@ -346,16 +327,8 @@ impl SockJs {
             if !self.admits(&handle, req, client) {
                 return Err(TransportError::NotFound);
             }
-            let (sink, mut receiver) = pipe();
-            receiver.bind(handle.addr().clone());
-            let attach = Attach {
-                token: receiver.token(),
-                framing: framing.clone(),
-                limit,
-                sink,
-            };
-            match handle.addr().send(attach).await {
-                Ok(()) => return Ok(receiver),
+            match handle.attach(framing.clone(), limit).await {
+                Ok(receiver) => return Ok(receiver),
                 // The session finished between lookup and attach: forget it and start anew.
                 Err(_) if attempt < 3 => self.0.registry.remove(&handle),
                 Err(_) => return Err(TransportError::Unavailable),

@@ -10,7 +10,6 @@ use super::{SockJs, http};
 use crate::config::Config;
 use crate::protocol::framing::xhr_streaming_prelude;
 use crate::protocol::{Framing, TransportKind, decode_array};
-use crate::session::actor::Incoming;
 
 /// A polling receiver ends after its first frame.
 pub const POLL_LIMIT: usize = 1;
@@ -88,8 +87,7 @@ pub async fn deliver(
         return Ok(());
     }
     handle
-        .addr()
-        .send(Incoming(messages))
+        .deliver(messages)
         .await
         .map_err(|_| TransportError::NotFound)
 }

@@ -37,9 +37,7 @@ use tokio::time::{Interval, Sleep};
 use super::codec::Codec;
 use super::{NO_PONG, NOT_UTF8, PROTOCOL_ERROR, TOO_BIG};
 use crate::metrics::{Limit, MountMetrics};
-use crate::protocol::{CloseReason, Framing, decode_websocket, frame};
-use crate::session::actor::{Attach, Incoming};
-use crate::session::receiver::pipe;
+use crate::protocol::{CloseReason, decode_websocket, frame};
 use crate::session::{CloseCause, Mode, Receiver, ReceiverItem, SessionHandle};
 use crate::transport::SockJs;
 use crate::transport::ws_guard::ConnectionSocket;
@@ -95,14 +93,7 @@ impl<C: Codec> SocketBody<C> {
         mode: Mode,
         mount: &SockJs,
     ) -> Self {
-        let (sink, mut receiver) = pipe();
-        receiver.bind(session.addr().clone());
-        session.addr().do_send(Attach {
-            token: receiver.token(),
-            framing: Framing::WebSocket,
-            limit: usize::MAX,
-            sink,
-        });
+        let receiver = session.attach_socket();
         let ping = (mode == Mode::Raw).then(|| {
             let every = mount.config().heartbeat_delay;
             tokio::time::interval_at(tokio::time::Instant::now() + every, every)
@@ -195,7 +186,7 @@ impl<C: Codec> SocketBody<C> {
             }
         };
         if !texts.is_empty() {
-            self.session.addr().do_send(Incoming(texts));
+            self.session.deliver_now(texts);
         }
         verdict
     }
