@@ -3,7 +3,7 @@
 //!
 //! Outside `session/`, a session is reached only through [`SessionHandle`] (its public
 //! methods for applications, its crate-private ones for transports) and started with
-//! [`start`].
+//! `session::start`.
 
 pub(crate) mod actor;
 pub(crate) mod binding;
