@@ -6,9 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sockjs_server::protocol::frame::messages_frame;
-use sockjs_server::protocol::quote::quote;
-use sockjs_server::protocol::{CloseReason, Message, decode_array, decode_websocket};
+use sockjs_server::protocol::{
+    CloseReason, Message, decode_array, decode_websocket, messages_frame, quote,
+};
 
 /// The inputs every group runs on: (name, text).
 fn inputs() -> Vec<(&'static str, String)> {

@@ -1,11 +1,19 @@
-//! A SockJS 0.3.3 server on actix-web: every transport of the protocol over one session actor
-//! per session, with a small handler API for applications.
+//! A SockJS 0.3.3 server on actix-web. Every transport `sockjs-client` 1.x can fall back
+//! to (websocket, xhr-streaming, xhr-polling, eventsource, htmlfile, jsonp, and the iframe
+//! variants) drives one session per session id, and your application sees a session through
+//! a small [`Handler`] API. A STOMP 1.0-1.2 broker ([`stomp`]) plugs into the same seam.
+//!
+//! # A mount in your own app
+//!
+//! A [`SockJs`] mount is an actix-web service: add it to your `App` beside your own routes
+//! and middleware, with a [`Handler`] that the mount makes for each new session.
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer};
-//! use sockjs_server::{Config, SockJs, SessionHandle, Handler};
+//! use sockjs_server::{Config, Handler, SessionHandle, SockJs};
 //!
 //! struct Shout;
+//!
 //! impl Handler for Shout {
 //!     fn on_message(&mut self, session: &SessionHandle, message: String) {
 //!         session.send(message.to_uppercase());
@@ -15,42 +23,61 @@
 //! # async fn serve() -> std::io::Result<()> {
 //! let shout = SockJs::new(Config::at("/shout"), || Shout).expect("valid config");
 //! HttpServer::new(move || App::new().service(shout.clone()))
-//!     // Abort detection for HTTP receivers needs this (see `server::run`).
+//!     // What `server::run` sets for a SockJS server: an aborted HTTP receiver is seen at
+//!     // once, and a closed WebSocket's connection ends right after its close handshake.
 //!     .h1_allow_half_closed(false)
+//!     .on_connect(sockjs_server::server::on_connect)
 //!     .bind(("127.0.0.1", 8080))?
 //!     .run()
 //!     .await
 //! # }
 //! ```
 //!
-//! # Layout
-//! - [`protocol`]: pure protocol code (frames, quoting, decoding, framing, URL scheme, pages).
-//! - [`session`]: the pure state machine, the session actor, the registry, the receiver pipe.
-//! - [`transport`]: the HTTP side: [`SockJs`] mounts, one file per transport, the error table.
-//! - [`handler`]: the application seam and the shipped text handlers.
-//! - [`config`]: the one per-mount [`Config`]; [`forwarded`]: the client's address behind
-//!   trusted proxies, which it names.
-//! - [`metrics`]: Prometheus metrics and the stats log figures.
-//! - [`server`]: running mounts (and static files) with graceful shutdown.
-//! - [`stomp`]: STOMP 1.0-1.2 over SockJS and TCP: codec, connection state machine, broker.
-//! - [`demo`]: the demo services the binary serves (and the conformance suite expects).
+//! Or let [`server::run`] serve a list of mounts (and static files) with graceful shutdown,
+//! as the binary does.
+//!
+//! # Sessions and handlers
+//!
+//! A [`Handler`] gets [`Handler::on_open`], [`Handler::on_message`] (in order) and
+//! [`Handler::on_close`], each called on the session's own actor, one at a time; a handler
+//! that panics closes its own session (`1011`) and nothing else. A [`SessionHandle`] is a
+//! cheap clone: keep it to [`SessionHandle::send`] later, from anywhere, or to
+//! [`SessionHandle::close`] the session; it also tells the session id, transport, peer and
+//! client address and the opening request's headers. To send one message to many sessions,
+//! quote it once as a [`Message`] and [`SessionHandle::send_message`] it to each.
+//! [`handler::text`] has the shipped handlers (echo, broadcast, close at once).
+//!
+//! # Configuration and limits
+//!
+//! One [`Config`] per mount, whose every field documents its default (sockjs-node's, plus
+//! the limits this server adds): heartbeats, the disconnect delay, origins, session binding,
+//! message and buffer bounds, session caps, trusted proxies. Past a limit a request gets a
+//! clear refusal (413, 503, a WebSocket close code, `c[4500,...]`), never a panic.
+//!
+//! # What else is here
+//! - [`stomp`]: the STOMP broker (`/topic`, `/queue`, `/app` routes, `/user`), over SockJS,
+//!   WebSocket and TCP, and its relay to RabbitMQ for several nodes.
+//! - [`protocol`]: the SockJS protocol as pure code (frames, quoting, decoding), reusable.
+//! - [`metrics`]: Prometheus metrics ([`server::Options::metrics`] serves them).
+//! - [`demo`]: the demo services the binary serves (and the conformance suites expect).
+//! - [`config::ProxyNet`]: trusted proxy networks, for the client's real address.
 
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod demo;
-pub mod forwarded;
+mod forwarded;
 pub mod handler;
-pub mod memory;
+mod memory;
 pub mod metrics;
 pub mod protocol;
 pub mod server;
-pub mod session;
+mod session;
 pub mod stomp;
-pub mod transport;
+mod transport;
 
 pub use config::{Config, ConfigError};
 pub use handler::{Handler, HandlerFactory};
 pub use protocol::{CloseReason, Message, TransportKind};
 pub use session::{CloseCause, RequestHeaders, SessionHandle};
-pub use transport::SockJs;
+pub use transport::{SockJs, TransportError};

@@ -41,7 +41,8 @@ pub struct Options {
     /// Interval of the one-line stats log at info level. Default: 60 s; `None` turns it off.
     pub stats_interval: Option<Duration>,
     /// How often to check whether enough sessions have gone to give freed memory back to the
-    /// kernel (see [`crate::memory`]). Default: 1 s; `None` turns it off.
+    /// kernel (`malloc_trim`, once a crowd of sessions has gone). Default: 1 s; `None` turns it
+    /// off.
     pub memory_trim: Option<Duration>,
 }
 

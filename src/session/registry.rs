@@ -162,11 +162,6 @@ impl Registry {
         self.inner.lock().len()
     }
 
-    /// Whether the mount holds no session.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// How many sessions `client` holds.
     pub fn held_by(&self, client: IpAddr) -> usize {
         self.inner

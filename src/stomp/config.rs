@@ -50,7 +50,7 @@ pub struct StompConfig {
     /// The CONNECTED `server` header. Default: `sockjs-server/{version}`.
     pub server_name: String,
     /// Relay `/topic/`, `/queue/` (and other configured prefixes) to an external STOMP
-    /// broker instead of the in-memory one (see [`super::relay`]); `heart_beat` then does not
+    /// broker instead of the in-memory one (see [`crate::stomp::RelayConfig`]); `heart_beat` then does not
     /// apply to client connections (client and broker agree their own). Default: `None`.
     pub relay: Option<RelayConfig>,
 }

@@ -19,39 +19,43 @@
 //! // add `mount` to an actix-web App; `stomp.serve_tcp(listener, shutdown)` for TCP clients.
 //! ```
 //!
-//! # Layout
-//! - [`headers`]: every header name, once, with its spec source.
-//! - [`frame`], [`decode`]: the pure codec (encode, incremental decode, escaping, limits).
-//! - [`command`]: frames to typed client commands; [`heartbeat`]: negotiation and timing.
-//! - [`connection`]: the per-connection state machine (transport-agnostic, `now` passed in).
-//! - [`broker`], [`message`]: the in-memory broker and encode-once MESSAGE frames.
-//! - [`destination`], [`app`], [`auth`]: destination rules, `/app` handlers, auth seams.
-//! - [`sockjs`], [`tcp`]: the two transports driving [`connection::Connection`].
-//! - [`relay`]: the broker relay to RabbitMQ (or any STOMP broker), instead of [`broker`],
-//!   when [`StompConfig::relay`] is set: several nodes then serve as one.
-//! - [`config`], [`error`]: named limits; the one error-to-ERROR-frame table.
+//! # What is here
+//! - [`Stomp`] and its builder: the service, its `/app` routes ([`AppMessage`],
+//!   [`AppContext`]), authentication ([`Authenticator`], [`Users`]) and authorization
+//!   ([`Authorizer`]); [`Stomp::mount`] serves it over SockJS, [`Stomp::serve_tcp`] over TCP.
+//! - [`StompConfig`]: named limits with documented defaults; [`RelayConfig`] to relay
+//!   `/topic/` and `/queue/` through RabbitMQ so that several nodes serve as one.
+//! - [`frame`], [`decode`], [`headers`]: the pure STOMP codec (encode, incremental decode,
+//!   escaping, limits) and every header name, usable on their own (a client, a test).
+//!
+//! # Layout (crate-private files)
+//! `command` (frames to typed client commands), `heartbeat` (negotiation and timing),
+//! `connection/` (the per-connection state machine, transport-agnostic, `now` passed in),
+//! `broker` and `message` (the in-memory broker, encode-once MESSAGE frames), `destination`,
+//! `app`, `auth`, `sockjs` and `tcp` (the two transports driving a connection), `relay/`,
+//! `config` and `error` (the one error-to-ERROR-frame table).
 //!
 //! Owns (this file): the [`Stomp`] service handle and its builder. Must not: hold protocol
 //! rules or transport code (the files above do), so that everything may depend on the layer
 //! below it and nothing on this one but the transports.
 
-pub mod app;
-pub mod auth;
-pub mod broker;
-pub mod command;
-pub mod config;
-pub mod connection;
+pub(crate) mod app;
+pub(crate) mod auth;
+pub(crate) mod broker;
+pub(crate) mod command;
+pub(crate) mod config;
+pub(crate) mod connection;
 pub mod decode;
-pub mod destination;
-pub mod error;
+pub(crate) mod destination;
+pub(crate) mod error;
 pub mod frame;
 pub mod headers;
-pub mod heartbeat;
-pub mod message;
-pub mod relay;
+pub(crate) mod heartbeat;
+pub(crate) mod message;
+pub(crate) mod relay;
 mod shared;
-pub mod sockjs;
-pub mod tcp;
+pub(crate) mod sockjs;
+pub(crate) mod tcp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,18 +63,22 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-pub use app::{AppContext, AppError, AppMessage, Router};
-pub use auth::{Action, AllowAll, Authenticator, Authorizer, Principal, Users};
-pub use broker::{Broker, BrokerLimits};
+pub(crate) use app::Router;
+pub use app::{AppContext, AppError, AppMessage};
+pub use auth::{
+    Action, AllowAll, AuthError, Authenticator, Authorizer, Credentials, Principal, Users,
+};
+pub use broker::BrokerLimits;
+
 pub use config::{StompConfig, StompConfigError};
-pub use connection::{Connection, Flow};
+pub(crate) use connection::Connection;
+pub use destination::DestinationError;
 pub use error::StompError;
 pub use frame::{Command, Frame, Version};
-pub use message::{Outlet, Wire};
-pub use relay::{Relay, RelayConfig};
+pub(crate) use message::Outlet;
+pub(crate) use relay::Relay;
+pub use relay::{RelayConfig, RelayError};
 use shared::Shared;
-
-use destination::DestinationError;
 
 /// WebSocket subprotocols for STOMP, newest first (the names STOMP-over-WebSocket clients
 /// offer: stompjs, RabbitMQ Web-STOMP).

@@ -7,11 +7,11 @@ mod error;
 mod eventsource;
 mod hixie76;
 mod htmlfile;
-pub mod http;
+mod http;
 mod jsonp;
 mod pages;
 mod websocket;
-pub mod ws_guard;
+pub(crate) mod ws_guard;
 mod ws_inbound;
 mod xhr;
 
@@ -78,8 +78,20 @@ impl SockJs {
     }
 
     /// The mount's sessions.
-    pub fn registry(&self) -> &Arc<Registry> {
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
         &self.0.registry
+    }
+
+    /// Sessions the mount holds now (open, or closed and still answering with their close
+    /// frame until `disconnect_delay` passes).
+    pub fn session_count(&self) -> usize {
+        self.0.registry.len()
+    }
+
+    /// Sessions the mount holds now for client address `client` (what the opt-in
+    /// `max_sessions_per_client` counts).
+    pub fn session_count_of(&self, client: IpAddr) -> usize {
+        self.0.registry.held_by(client)
     }
 
     /// Closes every session of the mount with `reason` (graceful shutdown).

@@ -175,7 +175,7 @@ impl ConnectionSocket {
     }
 }
 
-/// The connection hook: records each plain-TCP connection's socket ([`ConnectionSocket`]).
+/// The connection hook: records each plain-TCP connection's socket.
 /// `server::run` installs it; a server of your own should too, before binding:
 /// `HttpServer::new(..).on_connect(sockjs_server::server::on_connect)`.
 pub fn on_connect(connection: &dyn Any, data: &mut Extensions) {

@@ -93,11 +93,6 @@ impl LinkTx {
     pub fn close(&self) {
         let _ = self.queue.send(Out::Close);
     }
-
-    /// Whether the writer is gone.
-    pub fn is_closed(&self) -> bool {
-        self.queue.is_closed()
-    }
 }
 
 /// Opens a connection to `address`.

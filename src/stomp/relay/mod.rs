@@ -57,7 +57,7 @@ pub struct RelayConfig {
     pub system_heart_beat: (u64, u64),
     /// Destinations relayed to the broker. Default: `/topic/`, `/queue/`.
     pub prefixes: Vec<String>,
-    /// Where the nodes announce their users' sessions. Default: [`REGISTRY_TOPIC`].
+    /// Where the nodes announce their users' sessions. Default: `/topic/sockjs-server.user-registry`.
     pub registry_topic: String,
     /// How often this node announces its users' sessions (and on every change); another
     /// node's announcement is forgotten after three of these. Default: 5 s.
