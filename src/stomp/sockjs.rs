@@ -19,8 +19,8 @@ use super::error::StompError;
 use super::message::{Outlet, Wire};
 use super::{Stomp, WEBSOCKET_PROTOCOLS};
 use crate::config::{Config, ConfigError};
-use crate::session::Handler;
 use crate::protocol::CloseReason;
+use crate::session::Handler;
 use crate::session::{CloseCause, SessionHandle};
 use crate::transport::SockJs;
 

@@ -11,8 +11,8 @@ use actix_web::{HttpRequest, HttpResponseBuilder};
 use parking_lot::Mutex;
 
 use super::error::TransportError;
-use crate::forwarded::{self, ForwarderWarnings};
 use crate::config::Config;
+use crate::forwarded::{self, ForwarderWarnings};
 
 /// `text/plain; charset=UTF-8` (greeting, xhr_send, jsonp_send, errors).
 pub const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
