@@ -8,16 +8,14 @@
 #        conformance/torture.sh soak [MINUTES]          the soak (default: 1 minute)
 #        extra arguments after these are passed to torture (e.g. --filter churn)
 # Needs: target/release/sockjs-server and target/release/torture
-#        (cargo build --release -p sockjs-server -p conformance --bins), curl, python3.
-# Environment: SOCKJS_SERVER, TORTURE (binary paths).
+#        (cargo build --release -p sockjs-server -p conformance --bins), python3.
+# Environment: SOCKJS_SERVER, TORTURE (binary paths; see tests/lib.sh).
 # Everything runs on 127.0.0.1 on free ports; the server log goes to target/torture/.
 # The server is stopped by pid on exit. Exit status: torture's.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/target/torture"
-server_bin="${SOCKJS_SERVER:-$root/target/release/sockjs-server}"
-torture_bin="${TORTURE:-$root/target/release/torture}"
 mode="${1:-small}"
 [[ $# -gt 0 ]] && shift
 header_timeout=2
@@ -32,37 +30,23 @@ case "$mode" in
   *) echo "usage: $0 [small|full|soak [MINUTES]] [torture args...]" >&2; exit 2 ;;
 esac
 
-for bin in "$server_bin" "$torture_bin"; do
-  [[ -x "$bin" ]] || { echo "torture.sh: $bin missing (cargo build --release -p sockjs-server -p conformance --bins)" >&2; exit 2; }
-done
-mkdir -p "$out"
-
 # shellcheck source=tests/lib.sh
 . "$root/tests/lib.sh"
+server_bin=$(server_binary)
+torture_bin=$(binary torture)
+mkdir -p "$out"
 
 port=$(free_port)
 metrics_port=$(free_port)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
+stop_tracked_on_exit
 
 "$server_bin" --bind "127.0.0.1:$port" --metrics-bind "127.0.0.1:$metrics_port" \
   --static-dir "$root/static" --disconnect-delay 1 --max-sessions-per-client 30000 \
   --header-timeout "$header_timeout" --stats-interval 0 >"$out/server-$mode.log" 2>&1 &
 pid=$!
-
-for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/echo/info" &&
-     curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$metrics_port/metrics"; then
-    break
-  fi
-  kill -0 "$pid" 2>/dev/null || { echo "torture.sh: the server exited (see $out/server-$mode.log)" >&2; exit 2; }
-  sleep 0.1
+track "$pid"
+for p in "$port" "$metrics_port"; do
+  wait_listening "$p" "$pid" || { echo "torture.sh: see $out/server-$mode.log" >&2; exit 2; }
 done
 
 echo "torture.sh: server pid $pid on 127.0.0.1:$port, metrics on 127.0.0.1:$metrics_port"
@@ -71,7 +55,6 @@ status=0
   --server-pid "$pid" --header-timeout "$header_timeout" "${args[@]}" "$@" || status=$?
 if ! kill -0 "$pid" 2>/dev/null; then
   echo "torture.sh: the server died during the run (see $out/server-$mode.log)" >&2
-  pid=
   status=1
 fi
 exit "$status"
