@@ -72,14 +72,10 @@ CONF
   [ -x "$server" ] || server="$(command -v rabbitmq-server)"
   nohup "$server" >"$base/log/console.log" 2>&1 &
   echo $! >"$base/server.pid"
-  for _ in $(seq "$START_TRIES"); do
-    if port_open "$STOMP_PORT"; then
-      echo "STOMP_PORT=$STOMP_PORT"
-      return 0
-    fi
-    if ! kill -0 "$(cat "$base/server.pid")" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
+  if wait_listening "$STOMP_PORT" $! "$START_TRIES"; then
+    echo "STOMP_PORT=$STOMP_PORT"
+    return 0
+  fi
   echo "rabbitmq.sh: the node did not start; see $base/log" >&2
   tail -20 "$base/log/console.log" >&2 || true
   return 1
@@ -92,9 +88,7 @@ stop() {
   [ -x "$ctl" ] || ctl="$(command -v rabbitmqctl)"
   timeout 60 "$ctl" stop >/dev/null 2>&1 || true
   if [ -f "$base/server.pid" ]; then
-    pid="$(cat "$base/server.pid")"
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill "$pid" 2>/dev/null || true
+    stop_pids "$(cat "$base/server.pid")"
     rm -f "$base/server.pid"
   fi
   # Our epmd only: the one listening on our private EPMD port.

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The broker relay suite: a private RabbitMQ (rabbitmq.sh), two sockjs-server nodes relaying
 # through it on free 127.0.0.1 ports, and relay_node.mjs (@stomp/stompjs over sockjs-client,
-# with stomp.py sends via relay_py.py). Expects `npm ci --prefix tests/clients` and
-# `pip install -r tests/clients/requirements.txt` done; installs rabbitmq-server if missing.
+# with stomp.py sends via relay_py.py). Builds nothing: expects the release binary (cargo
+# build --release -p sockjs-server; SOCKJS_SERVER, see tests/lib.sh), `npm ci --prefix
+# tests/clients` and `pip install -r tests/clients/requirements.txt` done; installs
+# rabbitmq-server if missing.
 # Prints the suite's lines and "N passed, M failed"; stops everything it started, by pid.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
 STARTUP_TRIES=100   # x 0.1 s: how long a node may take to listen
 SUITE_TIMEOUT=600   # seconds for the whole client suite
 
@@ -21,39 +22,30 @@ python3 -c 'import stomp' 2>/dev/null || {
   exit 2
 }
 
-(cd "$root" && cargo build --release --bin sockjs-server)
-binary="$target/release/sockjs-server"
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
+binary="$(server_binary)"
 
 pids=()
 logs="$(mktemp -d)"
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  "$here/rabbitmq.sh" stop || true
-}
-trap cleanup EXIT
+stop_tracked_on_exit "$here/rabbitmq.sh" stop
 
 stomp_port="$("$here/rabbitmq.sh" start | sed -n 's/^STOMP_PORT=//p')"
 echo "run.sh: RabbitMQ STOMP on 127.0.0.1:$stomp_port"
 
-# shellcheck source=tests/lib.sh
-. "$root/tests/lib.sh"
 start_node() { # name http tcp
   "$binary" --bind "127.0.0.1:$2" --stomp-tcp "127.0.0.1:$3" \
     --broker-relay "127.0.0.1:$stomp_port" --relay-registry-interval 1 \
     --stomp-user alice:pw --stomp-user bob:pw \
     --static-dir /nonexistent --workers 2 >"$logs/$1.log" 2>&1 &
   pids+=($!)
+  track $!
+  wait_listening "$2" $! "$STARTUP_TRIES" && wait_listening "$3" $! "$STARTUP_TRIES" ||
+    { cat "$logs/$1.log" >&2; exit 1; }
 }
 http_a="$(free_port)"; tcp_a="$(free_port)"; http_b="$(free_port)"; tcp_b="$(free_port)"
 start_node a "$http_a" "$tcp_a"
 start_node b "$http_b" "$tcp_b"
-for port in "$http_a" "$tcp_a" "$http_b" "$tcp_b"; do
-  for _ in $(seq "$STARTUP_TRIES"); do
-    port_open "$port" && break
-    sleep 0.1
-  done
-done
 
 status=0
 RABBITMQ_SH="$here/rabbitmq.sh" timeout "$SUITE_TIMEOUT" node "$here/relay_node.mjs" \
