@@ -8,18 +8,17 @@
 #
 # Usage: deploy/test-proxies.sh            (from anywhere)
 # Needs: target/release/sockjs-server and target/release/conformance (cargo build --release
-#        --bin sockjs-server -p conformance), nginx and apache2 (Debian packages), curl,
-#        python3; for the browser matrix /usr/bin/chromium and `npm ci` in tests/browser.
-# Environment: SOCKJS_SERVER, CONFORMANCE (binary paths), SKIP_BROWSER=1 (no browser matrix),
-#              STICKY_ROUNDS (echo round trips per transport in part 3, default 30).
+#        -p sockjs-server -p conformance --bins), nginx and apache2 (Debian packages), python3;
+#        for the browser matrix /usr/bin/chromium and `npm ci` in tests/browser.
+# Environment: SOCKJS_SERVER, CONFORMANCE (binary paths; see tests/lib.sh), SKIP_BROWSER=1
+#              (no browser matrix), STICKY_ROUNDS (echo round trips per transport in part 3,
+#              default 30).
 # Everything runs on 127.0.0.1 on free ports; configs and logs go to target/proxies/.
 # Every process started here is stopped by pid on exit. Exit status 1 if any part failed.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/target/proxies"
-server_bin="${SOCKJS_SERVER:-$root/target/release/sockjs-server}"
-conformance_bin="${CONFORMANCE:-$root/target/release/conformance}"
 sticky_rounds="${STICKY_ROUNDS:-30}"
 
 # Conformance checks that cannot pass through a given proxy for a reason inherent to the
@@ -47,26 +46,20 @@ apache_known=(
   "HandlingClose.abort_xhr_streaming|$apache_abort"
 )
 
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
 # shellcheck source=tests/lib.sh
 . "$root/tests/lib.sh"
-# wait_for, render, start_nginx, start_apache.
+# render, start_nginx, start_apache.
 # shellcheck source=deploy/proxies.sh
 . "$root/deploy/proxies.sh"
+stop_tracked_on_exit
 
-# start_server NAME PORT SOCKJS_URL: one sockjs-server serving the browser pages.
+# start_server NAME PORT SOCKJS_URL: one sockjs-server serving the browser pages, listening.
 start_server() {
   "$server_bin" --bind "127.0.0.1:$2" --static-dir "$www" --sockjs-url "$3" \
     --trusted-proxy 127.0.0.1 --stomp-user alice:pw --stomp-user bob:pw --stomp-heart-beat 1000 \
     >"$out/server-$1.log" 2>&1 &
-  pids+=($!)
+  track $!
+  wait_listening "$2" $! || { echo "test-proxies: see $out/server-$1.log" >&2; exit 1; }
 }
 
 failures=()
@@ -116,9 +109,8 @@ browser() {
   fi
 }
 
-for bin in "$server_bin" "$conformance_bin"; do
-  [[ -x "$bin" ]] || { echo "test-proxies: $bin missing (cargo build --release)" >&2; exit 2; }
-done
+server_bin="$(server_binary)"
+conformance_bin="$(binary conformance)"
 rm -rf "$out"
 mkdir -p "$out/nginx" "$out/apache" "$out/two-nodes"
 www="$("$root/tests/browser/run.sh" --prepare)"
@@ -128,8 +120,6 @@ started=$SECONDS
 backend=$(free_port); listen=$(free_port)
 start_server nginx "$backend" "http://127.0.0.1:$listen/sockjs.min.js"
 start_nginx "$out/nginx" "$root/deploy/nginx.conf" "LISTEN=127.0.0.1:$listen" "BACKEND=127.0.0.1:$backend"
-wait_for "http://127.0.0.1:$backend/echo/info"
-wait_for "http://127.0.0.1:$listen/echo/info"
 conformance nginx "http://127.0.0.1:$listen" "${nginx_known[@]}"
 browser nginx "http://127.0.0.1:$listen"
 note "nginx stage took $((SECONDS - started))s"
@@ -139,8 +129,6 @@ started=$SECONDS
 backend=$(free_port); listen=$(free_port)
 start_server apache "$backend" "http://127.0.0.1:$listen/sockjs.min.js"
 start_apache "$out/apache" "$listen" "127.0.0.1:$backend"
-wait_for "http://127.0.0.1:$backend/echo/info"
-wait_for "http://127.0.0.1:$listen/echo/info"
 conformance apache "http://127.0.0.1:$listen" "${apache_known[@]}"
 browser apache "http://127.0.0.1:$listen"
 note "apache stage took $((SECONDS - started))s"
@@ -154,9 +142,6 @@ start_server node-a "$node_a" "$balancer/sockjs.min.js"
 start_server node-b "$node_b" "$balancer/sockjs.min.js"
 start_nginx "$out/two-nodes" "$root/deploy/nginx-two-nodes.conf" \
   "LISTEN=127.0.0.1:$listen" "NODE_A=127.0.0.1:$node_a" "NODE_B=127.0.0.1:$node_b"
-wait_for "http://127.0.0.1:$node_a/echo/info"
-wait_for "http://127.0.0.1:$node_b/echo/info"
-wait_for "$balancer/echo/info"
 if python3 "$root/deploy/sticky_check.py" --url "$balancer" --access-log "$out/two-nodes/access.log" \
      --rounds "$sticky_rounds" 2>&1 | tee "$out/sticky.txt"; then
   note "two-nodes stickiness: $(tail -n 1 "$out/sticky.txt")"

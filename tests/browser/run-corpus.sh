@@ -14,10 +14,11 @@
 #
 # Usage: tests/browser/run-corpus.sh [--transport NAME ...]     (from anywhere)
 # Needs: target/release/sockjs-server (cargo build --release -p sockjs-server), /usr/bin/chromium,
-#        nginx, apache2, curl, python3, and `npm ci` done in tests/browser. Installs nothing
+#        nginx, apache2, python3, and `npm ci` done in tests/browser. Installs nothing
 #        except `npm ci` in tests/browser/reference when its node_modules is missing.
-# Environment: SOCKJS_SERVER (binary path); CORPUS_TARGETS (default "direct nginx apache node");
-#              CORPUS_PROBLEMS (differing messages printed per failing case, default 8).
+# Environment: SOCKJS_SERVER (binary path; see tests/lib.sh); CORPUS_TARGETS (default
+#              "direct nginx apache node"); CORPUS_PROBLEMS (differing messages printed per
+#              failing case, default 8).
 # Everything runs on 127.0.0.1 on free ports; pages, configs and logs go to target/corpus/;
 # every process started here is stopped by pid on exit.
 # Output: one line per target x transport (failures followed by the messages that differ;
@@ -30,21 +31,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 out="$root/target/corpus"
 www="$out/www"
-server_bin="${SOCKJS_SERVER:-$root/target/release/sockjs-server}"
 read -r -a wanted <<<"${CORPUS_TARGETS:-direct nginx apache node}"
-
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
 
 # shellcheck source=tests/lib.sh
 . "$root/tests/lib.sh"
 # shellcheck source=deploy/proxies.sh
 . "$root/deploy/proxies.sh"
+stop_tracked_on_exit
 
 wants() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
 
@@ -53,8 +46,8 @@ wants() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
 start_ours() {
   "$server_bin" --bind "127.0.0.1:$2" --static-dir "$www" --sockjs-url "$3/sockjs.min.js" \
     --trusted-proxy 127.0.0.1 >"$out/server-$1.log" 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$2/echo/info"
+  track $!
+  wait_listening "$2" $! || { echo "run-corpus.sh: see $out/server-$1.log" >&2; exit 1; }
 }
 
 bundle="$here/node_modules/sockjs-client/dist/sockjs.min.js"
@@ -63,7 +56,7 @@ if [[ ! -f "$bundle" || ! -d "$here/node_modules/playwright-core" ]]; then
   exit 2
 fi
 if wants direct || wants nginx || wants apache; then
-  [[ -x "$server_bin" ]] || { echo "run-corpus.sh: $server_bin missing (cargo build --release -p sockjs-server)" >&2; exit 2; }
+  server_bin="$(server_binary)"
 fi
 if wants node && [[ ! -d "$here/reference/node_modules/sockjs" ]]; then
   npm ci --prefix "$here/reference" --no-audit --no-fund --loglevel=error
@@ -83,22 +76,20 @@ if wants nginx; then
   backend=$(free_port); listen=$(free_port)
   start_ours nginx "$backend" "http://127.0.0.1:$listen"
   start_nginx "$out/nginx" "$root/deploy/nginx.conf" "LISTEN=127.0.0.1:$listen" "BACKEND=127.0.0.1:$backend"
-  wait_for "http://127.0.0.1:$listen/echo/info"
   targets+=(--target "nginx,ours,http://127.0.0.1:$listen")
 fi
 if wants apache; then
   backend=$(free_port); listen=$(free_port)
   start_ours apache "$backend" "http://127.0.0.1:$listen"
   start_apache "$out/apache" "$listen" "127.0.0.1:$backend"
-  wait_for "http://127.0.0.1:$listen/echo/info"
   targets+=(--target "apache,ours,http://127.0.0.1:$listen")
 fi
 if wants node; then
   port=$(free_port)
   node "$here/reference/server.js" --port "$port" --www "$www" \
     --sockjs-url "http://127.0.0.1:$port/sockjs.min.js" >"$out/server-node.log" 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$port/echo/info"
+  track $!
+  wait_listening "$port" $! || { echo "run-corpus.sh: see $out/server-node.log" >&2; exit 1; }
   targets+=(--target "node,node,http://127.0.0.1:$port")
 fi
 [[ ${#targets[@]} -gt 0 ]] || { echo "run-corpus.sh: no known target in CORPUS_TARGETS" >&2; exit 2; }

@@ -4,7 +4,7 @@
 # then STOMP (@stomp/stompjs over sockjs-client, alice and bob in two tabs) at /stomp.
 #
 # Usage (from anywhere; needs /usr/bin/chromium, `npm ci` done in tests/browser, and a release
-# build of sockjs-server):
+# build of sockjs-server: cargo build --release -p sockjs-server):
 #   tests/browser/run.sh                      start target/release/sockjs-server on a free port
 #                                             with --static-dir target/browser/www and the
 #                                             STOMP users and heart-beat below, and run the
@@ -16,7 +16,7 @@
 #                                             serve target/browser/www at / (see --prepare) and
 #                                             use a --sockjs-url pointing at its sockjs.min.js,
 #                                             and $STOMP_FLAGS (see below) for the STOMP cases
-# Environment: SOCKJS_SERVER (binary, default target/release/sockjs-server);
+# Environment: SOCKJS_SERVER (binary, default target/release/sockjs-server; see tests/lib.sh);
 #              STOMP_BROKERS (nodes with their own in-memory broker behind URL; default 1,
 #              but 2 for --label two-nodes, deploy/test-proxies.sh part 3): above 1 the STOMP
 #              cases where one tab must hear the other are printed as skipped.
@@ -28,7 +28,6 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 www="$root/target/browser/www"
-server_bin="${SOCKJS_SERVER:-$root/target/release/sockjs-server}"
 
 # The server flags the STOMP cases (stomp.js) need: its logins and a short heart-beat.
 # deploy/test-proxies.sh starts its servers with the same flags.
@@ -51,17 +50,6 @@ prepare_www() {
 # shellcheck source=tests/lib.sh
 . "$root/tests/lib.sh"
 
-# Waits (at most ~10 s) until URL/echo/info answers.
-wait_for() {
-  local url="$1"
-  for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null --max-time 1 "$url/echo/info"; then return 0; fi
-    sleep 0.1
-  done
-  echo "run.sh: $url did not come up" >&2
-  return 1
-}
-
 url=""
 label=""
 case "${1:-}" in
@@ -72,23 +60,21 @@ case "${1:-}" in
   *) echo "run.sh: unknown argument $1 (see the usage at the top)" >&2; exit 2 ;;
 esac
 
-server_pid=""
-cleanup() {
-  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-}
-trap cleanup EXIT
+stop_tracked_on_exit
 
 started=$(date +%s)
 if [[ -z "$url" ]]; then
+  server_bin="$(server_binary)"
   prepare_www
   port="$(free_port)"
   url="http://127.0.0.1:$port"
   label="${label:-direct}"
   mkdir -p "$root/target/browser"
+  log="$root/target/browser/server-$label.log"
   "$server_bin" --bind "127.0.0.1:$port" --static-dir "$www" --sockjs-url "$url/sockjs.min.js" \
-    "${STOMP_FLAGS[@]}" >"$root/target/browser/server-$label.log" 2>&1 &
-  server_pid=$!
-  wait_for "$url"
+    "${STOMP_FLAGS[@]}" >"$log" 2>&1 &
+  track $!
+  wait_listening "$port" $! || { echo "run.sh: see $log" >&2; exit 1; }
 else
   label="${label:-remote}"
   [[ -d "$www" ]] || prepare_www
