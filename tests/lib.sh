@@ -99,7 +99,7 @@ stop_pids() {
       sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
-      echo "${0##*/}: process $pid still running $((${STOP_TRIES:-100} / 10)) s after SIGTERM; SIGKILL" >&2
+      echo "${0##*/}: process $pid still running after SIGTERM; SIGKILL" >&2
       kill -9 "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
