@@ -21,7 +21,7 @@
 # Usage: conformance/autobahn.sh [extra cases...]    (e.g. 12.1.1 to add a case)
 # Needs: target/release/sockjs-server (cargo build --release -p sockjs-server), python3, pyenv
 #        with 2.7.18 (`pyenv install 2.7.18`), network access to PyPI on the first run.
-# Environment: SOCKJS_SERVER (binary path), AUTOBAHN_PYTHON2 (a python2.7 to use instead of
+# Environment: SOCKJS_SERVER (binary path; see tests/lib.sh), AUTOBAHN_PYTHON2 (a python2.7 to use instead of
 #              pyenv's).
 # The virtualenv and reports live in target/autobahn/; everything runs on 127.0.0.1 on a free
 # port; the server is stopped by pid on exit.
@@ -29,11 +29,12 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/target/autobahn"
-server_bin="${SOCKJS_SERVER:-$root/target/release/sockjs-server}"
 venv="$out/venv"
 cases=("1.1.*" "2.*" "3.*" "4.*" "5.*" "6.*" "7.*" "9.1.*" "10.*" "$@")
 
-[[ -x "$server_bin" ]] || { echo "autobahn.sh: $server_bin missing (cargo build --release -p sockjs-server)" >&2; exit 2; }
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh"
+server_bin="$(server_binary)"
 mkdir -p "$out"
 
 # A Python 2.7 virtualenv: autobahntestsuite is Python 2 only, and virtualenv 20.15.1 (run
@@ -51,26 +52,13 @@ if [[ ! -x "$venv/bin/wstest" ]]; then
     jinja2==2.11.3 MarkupSafe==1.1.1 'zope.interface<6' six 2>&1 | grep -v -i 'deprecat\|conflict\|requires\|resolver' || true
 fi
 
-# shellcheck source=tests/lib.sh
-. "$root/tests/lib.sh"
 port=$(free_port)
-pid=
-cleanup() {
-  if [[ -n "$pid" ]]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
+stop_tracked_on_exit
 
 # The default limits: no --max-message-bytes nor --max-buffered-bytes (see above).
 "$server_bin" --bind "127.0.0.1:$port" --stats-interval 0 >"$out/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/echo/info" && break
-  kill -0 "$pid" 2>/dev/null || { echo "autobahn.sh: the server exited (see $out/server.log)" >&2; exit 2; }
-  sleep 0.1
-done
+track $!
+wait_listening "$port" $! || { echo "autobahn.sh: see $out/server.log" >&2; exit 2; }
 
 rm -rf "$out/reports"
 python3 - "$out/spec.json" "$port" "$out/reports" "${cases[@]}" <<'EOF'
