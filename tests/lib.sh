@@ -19,6 +19,8 @@
 #                              (default 100) for each to exit, then SIGKILL; reaps them and
 #                              forgets them (a script may call it mid-run, then start others)
 #   stop_pids PID...           the same for the given pids only (tracked or not)
+#   stomp_clients_ready        whether tests/clients' node and Python STOMP clients are
+#                              installed; names the install command of a missing one
 #   stop_tracked_on_exit [COMMAND [ARGS...]]
 #                              the one trap: on exit, stop_tracked, then COMMAND if given (e.g.
 #                              a broker's stop); SIGINT and SIGTERM exit (130, 143) through it
@@ -110,6 +112,18 @@ stop_pids() {
 stop_tracked() {
   stop_pids "${_lib_tracked[@]}"
   _lib_tracked=()
+}
+
+# stomp_clients_ready: see the top.
+stomp_clients_ready() {
+  if [[ ! -d "$_lib_root/tests/clients/node_modules/@stomp/stompjs" ]]; then
+    echo "${0##*/}: node deps missing; run: npm ci --prefix tests/clients" >&2
+    return 2
+  fi
+  if ! python3 -c 'import stomp' 2>/dev/null; then
+    echo "${0##*/}: stomp.py missing; run: pip install -r tests/clients/requirements.txt" >&2
+    return 2
+  fi
 }
 
 # stop_tracked_on_exit [COMMAND [ARGS...]]: see the top.

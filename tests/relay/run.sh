@@ -13,17 +13,9 @@ root="$(cd "$here/../.." && pwd)"
 STARTUP_TRIES=100   # x 0.1 s: how long a node may take to listen
 SUITE_TIMEOUT=600   # seconds for the whole client suite
 
-if [ ! -d "$root/tests/clients/node_modules/@stomp/stompjs" ]; then
-  echo "run.sh: node deps missing; run: npm ci --prefix tests/clients" >&2
-  exit 2
-fi
-python3 -c 'import stomp' 2>/dev/null || {
-  echo "run.sh: stomp.py missing; run: pip install -r tests/clients/requirements.txt" >&2
-  exit 2
-}
-
 # shellcheck source=tests/lib.sh
 . "$root/tests/lib.sh"
+stomp_clients_ready || exit 2
 binary="$(server_binary)"
 
 pids=()
