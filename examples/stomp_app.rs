@@ -21,10 +21,7 @@ use sockjs_server::stomp::{AppError, Stomp, StompConfig, Users};
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     env_logger::init_from_env(env_logger::Env::default().default_filter_or("info"));
-    let config = StompConfig {
-        allow_anonymous: false,
-        ..StompConfig::default()
-    };
+    let config = StompConfig::default().allow_anonymous(false);
     let stomp = Stomp::builder(config)
         .authenticator(
             Users::new()

@@ -10,6 +10,7 @@ pub const DEFAULT_SOCKJS_URL: &str =
     "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js";
 
 /// A SockJS mount's options.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// URL prefix, e.g. `/echo`: empty or starting with `/`, never ending with `/`.
@@ -70,6 +71,25 @@ pub struct Config {
     pub max_buffered_bytes: usize,
 }
 
+setters!(Config {
+    prefix: String,
+    websocket: bool,
+    jsessionid: bool,
+    heartbeat_delay: Duration,
+    disconnect_delay: Duration,
+    response_limit: usize,
+    sockjs_url: String,
+    allowed_origins: Vec<String>,
+    cors_credentials: bool,
+    max_message_bytes: usize,
+    session_binding: SessionBinding,
+    max_sessions: usize,
+    max_sessions_per_client: Option<usize>,
+    trusted_proxies: Vec<ProxyNet>,
+    websocket_protocols: Vec<String>,
+    max_buffered_bytes: usize,
+});
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -107,6 +127,18 @@ pub enum SessionBinding {
     Cookie,
     /// Both the address and the cookie.
     ClientAddressAndCookie,
+}
+
+impl std::fmt::Display for SessionBinding {
+    /// The name [`SessionBinding::from_str`](std::str::FromStr::from_str) reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SessionBinding::Off => "off",
+            SessionBinding::ClientAddress => "address",
+            SessionBinding::Cookie => "cookie",
+            SessionBinding::ClientAddressAndCookie => "address+cookie",
+        })
+    }
 }
 
 impl std::str::FromStr for SessionBinding {

@@ -64,6 +64,27 @@
 
 #![warn(missing_docs)]
 
+/// Consuming setters for the fields of a `#[non_exhaustive]` options struct (one each, named
+/// as the field), so that users build options from their defaults and a new field is never a
+/// breaking change: `Config::at("/echo").heartbeat_delay(Duration::from_secs(10))`.
+macro_rules! setters {
+    ($ty:ident { $($field:ident: $fty:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!(
+                    "Sets [`", stringify!($field), "`](#structfield.", stringify!($field),
+                    ") (whose doc gives its default)."
+                )]
+                #[must_use]
+                pub fn $field(mut self, value: $fty) -> Self {
+                    self.$field = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
 pub mod config;
 pub mod demo;
 mod forwarded;

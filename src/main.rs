@@ -2,10 +2,18 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use clap::Parser;
+use sockjs_server::stomp::{RelayConfig, StompConfig, Users};
 use sockjs_server::{Config, demo, server};
+
+// The flags' defaults are the library's, so that `--help` and the library never disagree.
+static DEFAULTS: LazyLock<Config> = LazyLock::new(Config::default);
+static OPTIONS: LazyLock<server::Options> = LazyLock::new(server::Options::default);
+static STOMP: LazyLock<StompConfig> = LazyLock::new(StompConfig::default);
+static RELAY: LazyLock<RelayConfig> = LazyLock::new(|| RelayConfig::to(String::new()));
 
 /// A SockJS 0.3.3 server serving the demo services /echo, /close, /broadcast,
 /// /disabled_websocket_echo and /cookie_needed_echo, plus static files at /.
@@ -25,10 +33,10 @@ struct Cli {
     #[arg(long, default_value = sockjs_server::config::DEFAULT_SOCKJS_URL)]
     sockjs_url: String,
     /// Heartbeat interval, in seconds.
-    #[arg(long, default_value_t = 25.0)]
+    #[arg(long, default_value_t = DEFAULTS.heartbeat_delay.as_secs_f64())]
     heartbeat_delay: f64,
     /// How long a session outlives its last receiver, in seconds.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = DEFAULTS.disconnect_delay.as_secs_f64())]
     disconnect_delay: f64,
     /// Bytes after which a streaming response is rotated (default 128 KiB; /echo: 4096).
     #[arg(long)]
@@ -43,10 +51,10 @@ struct Cli {
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<sockjs_server::config::ProxyNet>,
     /// Largest incoming message or send body, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = DEFAULTS.max_message_bytes)]
     max_message_bytes: usize,
     /// Sessions a mount holds at most (503 / WebSocket close 1013 past it).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = DEFAULTS.max_sessions)]
     max_sessions: usize,
     /// Sessions one client address holds at most (503 / close 1013 past it); default: no
     /// per-address limit. Beware: one address is often many users (offices, schools, mobile
@@ -55,29 +63,29 @@ struct Cli {
     #[arg(long)]
     max_sessions_per_client: Option<usize>,
     /// What ties a session to its client: off, address, cookie or address+cookie.
-    #[arg(long, default_value = "address")]
+    #[arg(long, default_value_t = DEFAULTS.session_binding)]
     session_binding: sockjs_server::config::SessionBinding,
     /// Largest outgoing backlog per session, in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = DEFAULTS.max_buffered_bytes)]
     max_buffered_bytes: usize,
     /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
     #[arg(long)]
     metrics_bind: Option<String>,
     /// Seconds between two one-line stats logs (0: none).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = OPTIONS.stats_interval.map_or(0, |d| d.as_secs()))]
     stats_interval: u64,
     /// Seconds between checks whether enough sessions have gone to give freed memory back
     /// to the kernel (0: never).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = OPTIONS.memory_trim.map_or(0, |d| d.as_secs()))]
     memory_trim_interval: u64,
     /// Seconds a new connection may take to send its request head (slowloris guard).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = OPTIONS.request_head_timeout.as_secs_f64())]
     header_timeout: f64,
     /// Seconds an idle keep-alive connection is kept.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = OPTIONS.keep_alive.as_secs_f64())]
     keep_alive: f64,
     /// Seconds in-flight requests get to finish on shutdown.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = OPTIONS.drain.as_secs())]
     drain: u64,
     /// Also serve STOMP over plain TCP at this address, e.g. 127.0.0.1:61613 (off unless
     /// given). SockJS STOMP is always at /stomp.
@@ -90,14 +98,14 @@ struct Cli {
     #[arg(long)]
     stomp_require_login: bool,
     /// The STOMP heart-beat the server offers and asks for, in milliseconds (0: none).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = STOMP.heart_beat.0)]
     stomp_heart_beat: u64,
     /// Relay STOMP /topic/ and /queue/ to this broker (host:port, e.g. RabbitMQ's
     /// 127.0.0.1:61613) instead of the in-memory broker, so that several nodes serve as one.
     #[arg(long)]
     broker_relay: Option<String>,
     /// The relay's virtual host (the CONNECT host header).
-    #[arg(long, default_value = "/")]
+    #[arg(long, default_value_t = RELAY.virtual_host.clone())]
     relay_vhost: String,
     /// The relay's login for client connections, NAME:PASSCODE (default: the broker's).
     #[arg(long)]
@@ -110,7 +118,7 @@ struct Cli {
     #[arg(long = "relay-prefix")]
     relay_prefixes: Vec<String>,
     /// Seconds between two announcements of this node's users to the other nodes.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = RELAY.registry_interval.as_secs_f64())]
     relay_registry_interval: f64,
 }
 
@@ -122,31 +130,38 @@ fn login(entry: &str, flag: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{flag} wants NAME:PASSCODE"))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let cli = Cli::parse();
-    let defaults = Config::default();
-    let base = Config {
-        sockjs_url: cli.sockjs_url,
-        heartbeat_delay: Duration::try_from_secs_f64(cli.heartbeat_delay)?,
-        disconnect_delay: Duration::try_from_secs_f64(cli.disconnect_delay)?,
-        response_limit: cli.response_limit.unwrap_or(defaults.response_limit),
-        allowed_origins: if cli.allowed_origins.is_empty() {
-            defaults.allowed_origins
-        } else {
-            cli.allowed_origins
-        },
-        trusted_proxies: cli.trusted_proxies,
-        max_message_bytes: cli.max_message_bytes,
-        max_buffered_bytes: cli.max_buffered_bytes,
-        max_sessions: cli.max_sessions,
-        max_sessions_per_client: cli.max_sessions_per_client,
-        session_binding: cli.session_binding,
-        ..defaults
-    };
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // Display, not Debug: "max_sessions must be greater than zero", not `Zero(..)`.
+        Err(e) => {
+            eprintln!("sockjs-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let mut base = Config::default()
+        .sockjs_url(cli.sockjs_url)
+        .heartbeat_delay(Duration::try_from_secs_f64(cli.heartbeat_delay)?)
+        .disconnect_delay(Duration::try_from_secs_f64(cli.disconnect_delay)?)
+        .trusted_proxies(cli.trusted_proxies)
+        .max_message_bytes(cli.max_message_bytes)
+        .max_buffered_bytes(cli.max_buffered_bytes)
+        .max_sessions(cli.max_sessions)
+        .max_sessions_per_client(cli.max_sessions_per_client)
+        .session_binding(cli.session_binding);
+    if let Some(limit) = cli.response_limit {
+        base = base.response_limit(limit);
+    }
+    if !cli.allowed_origins.is_empty() {
+        base = base.allowed_origins(cli.allowed_origins);
+    }
     let echo_limit = cli.response_limit.unwrap_or(demo::SUITE_RESPONSE_LIMIT);
     let mut mounts = demo::mounts_with(&base, echo_limit)?;
-    let mut users = sockjs_server::stomp::Users::new();
+    let mut users = Users::new();
     for entry in &cli.stomp_users {
         let (name, passcode) = entry
             .split_once(':')
@@ -155,31 +170,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let relay = match &cli.broker_relay {
         Some(address) => {
-            let mut relay = sockjs_server::stomp::RelayConfig::to(address.clone());
-            relay.virtual_host = cli.relay_vhost.clone();
+            let mut relay = RelayConfig::to(address.clone())
+                .virtual_host(cli.relay_vhost.clone())
+                .registry_interval(Duration::try_from_secs_f64(cli.relay_registry_interval)?);
             if let Some(entry) = &cli.relay_client_login {
-                relay.client_login = Some(login(entry, "--relay-client-login")?);
+                relay = relay.client_login(Some(login(entry, "--relay-client-login")?));
             }
             if let Some(entry) = &cli.relay_system_login {
-                relay.system_login = Some(login(entry, "--relay-system-login")?);
+                relay = relay.system_login(Some(login(entry, "--relay-system-login")?));
             }
             if !cli.relay_prefixes.is_empty() {
-                relay.prefixes = cli.relay_prefixes.clone();
+                relay = relay.prefixes(cli.relay_prefixes.clone());
             }
-            relay.registry_interval = Duration::try_from_secs_f64(cli.relay_registry_interval)?;
             Some(relay)
         }
         None => None,
     };
-    let stomp = demo::stomp(
-        sockjs_server::stomp::StompConfig {
-            allow_anonymous: !cli.stomp_require_login,
-            heart_beat: (cli.stomp_heart_beat, cli.stomp_heart_beat),
-            relay,
-            ..Default::default()
-        },
-        users,
-    )?;
+    let stomp_config = StompConfig::default()
+        .allow_anonymous(!cli.stomp_require_login)
+        .heart_beat((cli.stomp_heart_beat, cli.stomp_heart_beat))
+        .relay(relay);
+    let stomp = demo::stomp(stomp_config, users)?;
     mounts.push(demo::stomp_mount(&base, &stomp)?);
     let stomp_tcp = cli
         .stomp_tcp
@@ -187,22 +198,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(TcpListener::bind)
         .transpose()?;
     let listener = TcpListener::bind(&cli.bind)?;
-    let options = server::Options {
-        workers: cli
-            .workers
-            .unwrap_or_else(|| server::Options::default().workers),
-        static_dir: cli.static_dir.is_dir().then_some(cli.static_dir),
-        drain: Duration::from_secs(cli.drain),
-        request_head_timeout: Duration::try_from_secs_f64(cli.header_timeout)?,
-        keep_alive: Duration::try_from_secs_f64(cli.keep_alive)?,
-        metrics: match &cli.metrics_bind {
-            Some(addr) => Some(std::sync::Arc::new(TcpListener::bind(addr)?)),
-            None => None,
-        },
-        stats_interval: (cli.stats_interval > 0).then(|| Duration::from_secs(cli.stats_interval)),
-        memory_trim: (cli.memory_trim_interval > 0)
-            .then(|| Duration::from_secs(cli.memory_trim_interval)),
-    };
+    let mut options = server::Options::default()
+        .static_dir(cli.static_dir.is_dir().then_some(cli.static_dir))
+        .drain(Duration::from_secs(cli.drain))
+        .request_head_timeout(Duration::try_from_secs_f64(cli.header_timeout)?)
+        .keep_alive(Duration::try_from_secs_f64(cli.keep_alive)?)
+        .stats_interval((cli.stats_interval > 0).then(|| Duration::from_secs(cli.stats_interval)))
+        .memory_trim(
+            (cli.memory_trim_interval > 0).then(|| Duration::from_secs(cli.memory_trim_interval)),
+        );
+    if let Some(workers) = cli.workers {
+        options = options.workers(workers);
+    }
+    if let Some(addr) = &cli.metrics_bind {
+        options = options.metrics(Some(std::sync::Arc::new(TcpListener::bind(addr)?)));
+    }
     log::info!(
         "sockjs-server listening on http://{}",
         listener.local_addr()?

@@ -22,6 +22,7 @@ use crate::transport::SockJs;
 pub use crate::transport::ws_guard::on_connect;
 
 /// Server-wide options.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Worker threads. Default: the number of CPUs.
@@ -45,6 +46,17 @@ pub struct Options {
     /// off.
     pub memory_trim: Option<Duration>,
 }
+
+setters!(Options {
+    workers: usize,
+    static_dir: Option<PathBuf>,
+    drain: Duration,
+    request_head_timeout: Duration,
+    keep_alive: Duration,
+    metrics: Option<Arc<TcpListener>>,
+    stats_interval: Option<Duration>,
+    memory_trim: Option<Duration>,
+});
 
 impl Default for Options {
     fn default() -> Self {

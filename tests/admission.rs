@@ -25,10 +25,7 @@ impl Handler for WhoAmI {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_addresses_count_only_from_trusted_proxies() {
-    let trusting = Config {
-        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-        ..Config::at("/t")
-    };
+    let trusting = Config::at("/t").trusted_proxies(vec!["127.0.0.1".parse().unwrap()]);
     let untrusting = Config::at("/u");
     let server = TestServer::start(vec![
         SockJs::new(trusting, || WhoAmI).unwrap(),
@@ -50,10 +47,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 async fn a_forwarded_header_a_proxy_passes_on_cannot_name_another_client() {
     // nginx and Apache append to X-Forwarded-For and pass the client's own Forwarded on: when
     // the two disagree, neither is believed and the proxy's address is the client's.
-    let trusting = Config {
-        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-        ..Config::at("/t")
-    };
+    let trusting = Config::at("/t").trusted_proxies(vec!["127.0.0.1".parse().unwrap()]);
     let server = TestServer::start(vec![SockJs::new(trusting, || WhoAmI).unwrap()]);
     let client = Client::new(&server.url());
     for (forwarded, expected) in [
@@ -75,10 +69,7 @@ async fn a_forwarded_header_a_proxy_passes_on_cannot_name_another_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_answers_only_the_client_that_opened_it() {
     // Behind a trusted proxy, two clients are told apart by their forwarded addresses.
-    let config = Config {
-        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-        ..Config::at("/echo")
-    };
+    let config = Config::at("/echo").trusted_proxies(vec!["127.0.0.1".parse().unwrap()]);
     let server = TestServer::start(vec![SockJs::new(config, || Echo).unwrap()]);
     let client = Client::new(&server.url());
     let path = session("/echo");
@@ -105,14 +96,8 @@ async fn a_session_answers_only_the_client_that_opened_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_limits_refuse_new_sessions_with_503_and_1013() {
     // The total cap (always on) and the opt-in per-address cap answer alike.
-    let total = Config {
-        max_sessions: 2,
-        ..Config::at("/total")
-    };
-    let per_address = Config {
-        max_sessions_per_client: Some(2),
-        ..Config::at("/per-address")
-    };
+    let total = Config::at("/total").max_sessions(2);
+    let per_address = Config::at("/per-address").max_sessions_per_client(Some(2));
     for config in [total, per_address] {
         let prefix = config.prefix.clone();
         let mount = SockJs::new(config, || Echo).unwrap();
@@ -150,10 +135,7 @@ const FROM_ONE_ADDRESS: usize = 5_000;
 async fn five_thousand_sessions_from_one_address_are_all_admitted_at_the_defaults() {
     // As many users behind one NAT address, or behind a proxy not in trusted_proxies. The
     // limits are the defaults; only the sessions live long enough to be counted at the end.
-    let config = Config {
-        disconnect_delay: Duration::from_secs(60),
-        ..Config::at("/echo")
-    };
+    let config = Config::at("/echo").disconnect_delay(Duration::from_secs(60));
     let defaults = Config::default();
     assert_eq!(
         (config.max_sessions, config.max_sessions_per_client),

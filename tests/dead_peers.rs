@@ -20,14 +20,7 @@ const WAIT: Duration = Duration::from_secs(5);
 
 fn server() -> TestServer {
     TestServer::start(vec![
-        SockJs::new(
-            Config {
-                heartbeat_delay: HEARTBEAT,
-                ..Config::at("/echo")
-            },
-            || Echo,
-        )
-        .unwrap(),
+        SockJs::new(Config::at("/echo").heartbeat_delay(HEARTBEAT), || Echo).unwrap(),
     ])
 }
 

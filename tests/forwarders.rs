@@ -49,10 +49,7 @@ fn warnings() -> Vec<String> {
 async fn forwarding_headers_from_an_untrusted_peer_are_logged_once_per_peer() {
     log::set_logger(&LOG).unwrap();
     log::set_max_level(log::LevelFilter::Warn);
-    let trusting = Config {
-        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-        ..Config::at("/trusting")
-    };
+    let trusting = Config::at("/trusting").trusted_proxies(vec!["127.0.0.1".parse().unwrap()]);
     let server = TestServer::start(vec![
         SockJs::new(trusting, || Echo).unwrap(),
         SockJs::new(Config::at("/echo"), || Echo).unwrap(),

@@ -19,10 +19,7 @@ fn echo(config: Config) -> Vec<SockJs> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_send_gets_413_and_the_session_goes_on() {
-    let server = TestServer::start(echo(Config {
-        max_message_bytes: 100,
-        ..Config::at("/echo")
-    }));
+    let server = TestServer::start(echo(Config::at("/echo").max_message_bytes(100)));
     let client = Client::new(&server.url());
     let path = session("/echo");
     assert_eq!(client.poll(&path).await, "o\n");
@@ -46,10 +43,7 @@ async fn an_oversized_send_gets_413_and_the_session_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_websocket_message_closes_with_1009() {
-    let server = TestServer::start(echo(Config {
-        max_message_bytes: 100,
-        ..Config::at("/echo")
-    }));
+    let server = TestServer::start(echo(Config::at("/echo").max_message_bytes(100)));
     let client = Client::new(&server.url());
     let mut ws = client.ws(&format!("{}/websocket", session("/echo"))).await;
     assert_eq!(text(&mut ws).await, "o");
@@ -102,10 +96,7 @@ impl Handler for Flood {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_past_the_bound_closes_the_session_with_4500() {
-    let config = Config {
-        max_buffered_bytes: 2_000,
-        ..Config::at("/flood")
-    };
+    let config = Config::at("/flood").max_buffered_bytes(2_000);
     let server = TestServer::start(vec![SockJs::new(config, || Flood).unwrap()]);
     let client = Client::new(&server.url());
     let (flooded, calm) = (session("/flood"), session("/flood"));
@@ -129,10 +120,7 @@ async fn a_backlog_past_the_bound_closes_the_session_with_4500() {
 async fn a_websocket_that_falls_behind_is_closed_with_4500_after_what_it_had() {
     // A WebSocket session's sends skip the actor while they fit the bound; past it the
     // session closes just as an HTTP one does, and nothing follows the close frame.
-    let config = Config {
-        max_buffered_bytes: 2_000,
-        ..Config::at("/flood")
-    };
+    let config = Config::at("/flood").max_buffered_bytes(2_000);
     let server = TestServer::start(vec![SockJs::new(config, || Flood).unwrap()]);
     let client = Client::new(&server.url());
     let mut ws = client.ws(&format!("{}/websocket", session("/flood"))).await;
@@ -198,10 +186,7 @@ async fn malformed_sends_get_clear_errors_and_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_allowed_origins_get_in() {
-    let config = Config {
-        allowed_origins: vec!["http://good.example".into()],
-        ..Config::at("/echo")
-    };
+    let config = Config::at("/echo").allowed_origins(vec!["http://good.example".into()]);
     let server = TestServer::start(echo(config));
     let client = Client::new(&server.url());
     let path = session("/echo");
@@ -254,13 +239,10 @@ async fn shutdown_sends_every_session_a_close_frame() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_origin_allow_list_also_says_who_may_frame_the_iframe_page() {
-    let config = Config {
-        allowed_origins: vec![
-            "https://app.example".into(),
-            "http://other.example:8080".into(),
-        ],
-        ..Config::at("/echo")
-    };
+    let config = Config::at("/echo").allowed_origins(vec![
+        "https://app.example".into(),
+        "http://other.example:8080".into(),
+    ]);
     let server = TestServer::start(echo(config));
     let r = Client::new(&server.url())
         .fetch(Request::get("/echo/iframe.html"))
@@ -279,10 +261,8 @@ async fn the_origin_allow_list_also_says_who_may_frame_the_iframe_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_trickles_its_headers_is_dropped() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let options = sockjs_server::server::Options {
-        request_head_timeout: Duration::from_millis(300),
-        ..Default::default()
-    };
+    let options =
+        sockjs_server::server::Options::default().request_head_timeout(Duration::from_millis(300));
     let server = TestServer::start_with(echo(Config::at("/echo")), options);
     let mut slow = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
     slow.write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\n")

@@ -18,19 +18,13 @@ const SOCKETS: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gauges_follow_thousands_of_abandoned_sessions_back_to_zero() {
-    let config = Config {
-        // Long enough that nothing expires while the sessions are opened (a few seconds).
-        disconnect_delay: Duration::from_secs(8),
-        ..Config::at("/churn")
-    };
+    let config = Config::at("/churn").// Long enough that nothing expires while the sessions are opened (a few seconds).
+        disconnect_delay(Duration::from_secs(8));
     let mount = SockJs::new(config, || Echo).unwrap();
     let (counted, metrics) = (mount.clone(), mount.metrics().clone());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let metrics_url = format!("http://{}", listener.local_addr().unwrap());
-    let options = server::Options {
-        metrics: Some(Arc::new(listener)),
-        ..server::Options::default()
-    };
+    let options = server::Options::default().metrics(Some(Arc::new(listener)));
     let server = TestServer::start_with(vec![mount], options);
     let client = Client::new(&server.url());
 

@@ -11,11 +11,9 @@ use sockjs_server::handler::text::{Broadcast, Echo};
 use sockjs_server::{Config, Handler, SessionHandle, SockJs};
 
 fn config(prefix: &str) -> Config {
-    Config {
-        heartbeat_delay: Duration::from_millis(150),
-        disconnect_delay: Duration::from_millis(300),
-        ..Config::at(prefix)
-    }
+    Config::at(prefix)
+        .heartbeat_delay(Duration::from_millis(150))
+        .disconnect_delay(Duration::from_millis(300))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,10 +48,7 @@ async fn a_session_without_receiver_expires_and_leaves_the_registry() {
 async fn mounts_have_their_own_sessions_and_options() {
     let fast = SockJs::new(config("/fast"), || Echo).unwrap();
     let slow = SockJs::new(
-        Config {
-            heartbeat_delay: Duration::from_secs(60),
-            ..Config::at("/slow")
-        },
+        Config::at("/slow").heartbeat_delay(Duration::from_secs(60)),
         || Echo,
     )
     .unwrap();

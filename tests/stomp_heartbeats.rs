@@ -18,11 +18,9 @@ const HEART_BEAT: &str = "a[\"\\n\"]";
 const NORMAL_CLOSE: &str = "c[1000,\"Normal closure\"]";
 
 fn config() -> StompConfig {
-    StompConfig {
-        heart_beat: (100, 100),
-        connect_timeout: Duration::from_millis(300),
-        ..StompConfig::default()
-    }
+    StompConfig::default()
+        .heart_beat((100, 100))
+        .connect_timeout(Duration::from_millis(300))
 }
 
 /// A SockJS WebSocket session on the `/stomp` mount, past its open frame.

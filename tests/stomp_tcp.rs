@@ -7,10 +7,7 @@ use sockjs_server::stomp::StompConfig;
 use stomp_common::{Next, StompServer, TcpClient};
 
 fn config() -> StompConfig {
-    StompConfig {
-        heart_beat: (100, 100),
-        ..StompConfig::default()
-    }
+    StompConfig::default().heart_beat((100, 100))
 }
 
 #[actix_web::test]
@@ -188,10 +185,7 @@ async fn heart_beats_flow_and_a_silent_client_is_dropped() {
 
 #[actix_web::test]
 async fn a_slow_consumer_gets_an_error_and_is_closed() {
-    let server = StompServer::start(StompConfig {
-        max_buffered_bytes: 64 * 1024,
-        ..config()
-    });
+    let server = StompServer::start(config().max_buffered_bytes(64 * 1024));
     let (mut slow, _) = TcpClient::connect(server.tcp, "").await;
     slow.send("SUBSCRIBE\nid:1\ndestination:/topic/firehose\nreceipt:s\n\n\0")
         .await;

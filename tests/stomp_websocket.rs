@@ -111,10 +111,7 @@ async fn sockjs_sessions_carry_several_frames_per_message_and_reach_tcp_clients(
 
 #[actix_web::test]
 async fn a_slow_sockjs_consumer_gets_an_error_frame_before_the_overflow_close() {
-    let base = sockjs_server::Config {
-        max_buffered_bytes: 4_000,
-        ..sockjs_server::Config::default()
-    };
+    let base = sockjs_server::Config::default().max_buffered_bytes(4_000);
     let server = StompServer::start_with(StompConfig::default(), &base);
     let client = Client::new(&format!("http://{}", server.http));
     let path = "/stomp/000/slowpoke";

@@ -19,11 +19,9 @@ use ws_peer::{CLOSE, Peer, Server, TEXT, servers, session};
 const BIG: usize = 4 << 20;
 
 fn mounts() -> Vec<SockJs> {
-    let big = Config {
-        max_message_bytes: BIG,
-        max_buffered_bytes: 4 * BIG,
-        ..Config::at("/big")
-    };
+    let big = Config::at("/big")
+        .max_message_bytes(BIG)
+        .max_buffered_bytes(4 * BIG);
     vec![
         SockJs::new(Config::at("/echo"), || Echo).unwrap(),
         SockJs::new(Config::at("/close"), || CloseAtOnce).unwrap(),

@@ -11,6 +11,7 @@ use super::decode::Limits;
 use super::relay::RelayConfig;
 
 /// The STOMP service's options.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StompConfig {
     /// Incoming frame bounds (frame bytes 1 MiB, 64 headers, 8 KiB per header line). Past
@@ -54,6 +55,22 @@ pub struct StompConfig {
     /// apply to client connections (client and broker agree their own). Default: `None`.
     pub relay: Option<RelayConfig>,
 }
+
+setters!(StompConfig {
+    limits: Limits,
+    max_subscriptions: usize,
+    max_buffered_bytes: usize,
+    max_queue_messages: usize,
+    max_unacked: usize,
+    max_transactions: usize,
+    max_transaction_frames: usize,
+    heart_beat: (u64, u64),
+    connect_timeout: Duration,
+    app_prefix: String,
+    allow_anonymous: bool,
+    server_name: String,
+    relay: Option<RelayConfig>,
+});
 
 impl Default for StompConfig {
     fn default() -> Self {

@@ -28,11 +28,7 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let options = server::Options {
-            workers: 2,
-            drain: Duration::from_secs(1),
-            ..options
-        };
+        let options = options.workers(2).drain(Duration::from_secs(1));
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(server::run(listener, mounts, options, async {
                 let _ = stopped.await;

@@ -52,11 +52,9 @@ impl StompServer {
                 actix_web::rt::spawn(service.serve_tcp(tcp, async {
                     let _ = tcp_stopped.await;
                 }));
-                let options = server::Options {
-                    workers: 2,
-                    drain: Duration::from_secs(1),
-                    ..server::Options::default()
-                };
+                let options = server::Options::default()
+                    .workers(2)
+                    .drain(Duration::from_secs(1));
                 let result = server::run(http, vec![mount], options, async {
                     let _ = stopped.await;
                 })

@@ -43,6 +43,7 @@ pub const DEFAULT_PREFIXES: [&str; 2] = ["/topic/", "/queue/"];
 pub const REGISTRY_TOPIC: &str = "/topic/sockjs-server.user-registry";
 
 /// How to reach the broker and what to tell it.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayConfig {
     /// The broker's STOMP address, `host:port`.
@@ -70,6 +71,20 @@ pub struct RelayConfig {
     /// ERROR and is closed (a slow broker). Default: 1 MiB.
     pub max_buffered_bytes: usize,
 }
+
+setters!(RelayConfig {
+    address: String,
+    virtual_host: String,
+    client_login: Option<(String, String)>,
+    system_login: Option<(String, String)>,
+    system_heart_beat: (u64, u64),
+    prefixes: Vec<String>,
+    registry_topic: String,
+    registry_interval: Duration,
+    reconnect: (Duration, Duration),
+    connect_timeout: Duration,
+    max_buffered_bytes: usize,
+});
 
 impl RelayConfig {
     /// A relay to `address` with every other field at its default.
