@@ -9,7 +9,20 @@ pub use crate::forwarded::{ProxyNet, ProxyNetError};
 pub const DEFAULT_SOCKJS_URL: &str =
     "https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js";
 
-/// A SockJS mount's options.
+/// A SockJS mount's options: start from the defaults ([`Config::at`]) and set what you need
+/// with the setter named after each field.
+///
+/// ```
+/// use std::time::Duration;
+/// use sockjs_server::Config;
+///
+/// let config = Config::at("/chat")
+///     .heartbeat_delay(Duration::from_secs(10))
+///     .max_sessions(20_000);
+/// assert_eq!(config.validate(), Ok(()));
+/// assert_eq!(config.disconnect_delay, Duration::from_secs(5)); // the default
+/// assert!(Config::at("chat").validate().is_err()); // a prefix starts with '/'
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {

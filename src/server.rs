@@ -21,7 +21,15 @@ use crate::transport::SockJs;
 /// [`run`]): see [`crate::transport::ws_guard::on_connect`].
 pub use crate::transport::ws_guard::on_connect;
 
-/// Server-wide options.
+/// Server-wide options, from their defaults with the setter named after each field.
+///
+/// ```
+/// use std::time::Duration;
+/// use sockjs_server::server::Options;
+///
+/// let options = Options::default().workers(2).drain(Duration::from_secs(10));
+/// assert_eq!(options.keep_alive, Duration::from_secs(5)); // the default
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct Options {
