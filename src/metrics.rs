@@ -232,7 +232,7 @@ impl Metrics {
     }
 }
 
-/// One mount's metric handles, shared: every session and socket task holds one, so a clone
+/// One mount's metric handles, shared: every session and socket body holds one, so a clone
 /// is one reference count, not a copy of the handles and the mount's name.
 #[derive(Debug, Clone)]
 pub struct MountMetrics(Arc<MountHandles>);

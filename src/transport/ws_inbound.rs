@@ -1,10 +1,6 @@
 //! What a WebSocket peer sends, as messages: RFC 6455 frames parsed from the request payload's
 //! bytes (actix-http's frame parser), fragments joined into one message, sizes and UTF-8
 //! checked. Pure: bytes in, messages or a typed error out; the socket body applies them.
-//!
-//! Ours rather than actix-ws's `MessageStream` (which comes only with its `Session` and
-//! channel), because the socket body reads the payload itself, inside the connection's own
-//! task (see `websocket.rs`).
 
 use actix_http::ws::CloseReason as WsCloseReason;
 use actix_http::ws::{OpCode, Parser};
