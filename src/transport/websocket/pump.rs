@@ -18,9 +18,27 @@
 //! reads the end of the request, writes out what it holds (the close frame), sends its FIN
 //! and drops the connection. HTTP responses keep actix-http's linger.
 //!
-//! When the handshake is over: at once when the peer closed (our close answers its) or broke
-//! the protocol (RFC 6455 section 7.1.7, failing the connection); when the server closes,
-//! once the peer's close frame is in, or after [`CLOSE_WAIT`].
+//! When the handshake is over: once the session has answered the peer's last messages when
+//! the peer closed (our close answers its) or broke the protocol (RFC 6455 section 7.1.7,
+//! failing the connection); when the server closes, once the peer's close frame is in, or
+//! after [`CLOSE_WAIT`].
+//!
+//! # The peer's last messages
+//! Messages reach the session as actor messages, and its answers come back through the pipe
+//! later. When the peer ends its side (its close frame, a frame the server refuses), what it
+//! sent before is still owed an answer, as sockjs-node gives it (the echo of `["y"]` before
+//! the close for the broken frame after it, even when both came in one read). So the last
+//! batch goes to the session as a fence (`SessionHandle::deliver`, which resolves once the
+//! session has handled it and so everything before it), the pipe is written out meanwhile,
+//! and only once the fence is through and the pipe empty does the session hear why the
+//! socket ended and the peer get the close frame: the same close, code and reason as before,
+//! only later. A session that takes longer than [`ANSWER_WAIT`] is not waited for; one that
+//! is gone ends the pipe.
+//!
+//! A connection that breaks or ends (the peer's FIN) cannot wait: actix-http, with
+//! half-closed connections off (as `server::run` has them), shuts it down in the very poll
+//! that reads its end, and does not poll the body again. So then, as when that end comes
+//! during the wait, what the pipe holds is written, then the close, at once.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -32,6 +50,7 @@ use actix_web::error::PayloadError;
 use actix_web::web::{Bytes, BytesMut};
 use bytestring::ByteString;
 use futures_util::Stream;
+use futures_util::future::LocalBoxFuture;
 use tokio::time::{Interval, Sleep};
 
 use super::codec::Codec;
@@ -52,14 +71,46 @@ pub const OUTPUT_CHUNK: usize = 64 * 1024;
 /// gone or broken).
 pub const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
+/// How long a socket whose peer ended its side waits for the session to handle the peer's
+/// last messages before it closes anyway (an echo takes microseconds; a handler stuck that
+/// long is not waited on).
+pub const ANSWER_WAIT: Duration = Duration::from_secs(2);
+
 /// Where the connection stands.
 enum Phase {
     /// Messages flow both ways.
     Open,
+    /// The peer ended its side: reading has stopped, and the session's answers to what it
+    /// sent before are written before the close frame.
+    Ending(Box<Ending>),
     /// The server's close frame is written; the peer's is awaited until the timer fires.
     Closing(Pin<Box<Sleep>>),
     /// The handshake is over and the read half shut: the body ends once `out` is handed over.
     Done,
+}
+
+/// A socket whose peer ended its side, until the session has answered its last messages.
+struct Ending {
+    /// Resolves once the session has handled the peer's last batch, and so every batch before
+    /// it; `None` once it has.
+    handled: Option<LocalBoxFuture<'static, ()>>,
+    /// Bounds the wait ([`ANSWER_WAIT`]).
+    timer: Pin<Box<Sleep>>,
+    /// The close the session takes, and why.
+    reason: CloseReason,
+    cause: CloseCause,
+}
+
+/// What writing out the session's pipe left.
+enum Drained {
+    /// [`OUTPUT_CHUNK`] bytes are out for this poll; the pipe may hold more.
+    Full,
+    /// The pipe is empty for now.
+    Empty,
+    /// A heartbeat frame went out (framed sockets ping with it).
+    Heartbeat,
+    /// The session ended the receiver, with its close reason if it closed.
+    Ended(Option<CloseReason>),
 }
 
 /// The response body of one WebSocket connection, and the whole of its work (see the module
@@ -121,6 +172,7 @@ impl<C: Codec + Unpin> Stream for SocketBody<C> {
         let this = self.get_mut();
         match &mut this.phase {
             Phase::Open => this.poll_open(cx),
+            Phase::Ending(_) => this.poll_ending(cx),
             Phase::Closing(timer) => match timer.as_mut().poll(cx) {
                 Poll::Ready(()) => this.done(),
                 Poll::Pending => this.await_close(cx),
@@ -133,20 +185,26 @@ impl<C: Codec + Unpin> Stream for SocketBody<C> {
         }
         match this.phase {
             Phase::Done => Poll::Ready(None),
-            Phase::Open | Phase::Closing(_) => Poll::Pending,
+            Phase::Open | Phase::Ending(_) | Phase::Closing(_) => Poll::Pending,
         }
     }
 }
 
 impl<C: Codec> SocketBody<C> {
     fn poll_open(&mut self, cx: &mut Context<'_>) {
-        if let Some((reason, cause)) = self.read_peer(cx) {
-            self.receiver.finish(reason.clone(), cause);
-            // The peer's close is answered, a broken protocol fails the connection (a close
-            // frame with the reason, RFC 6455 section 7.1.7); either way the handshake is
-            // over. A peer that vanished gets a bare close frame, should it still read.
-            let reason = (cause != CloseCause::Interrupted).then_some(reason);
-            return self.finish(reason);
+        let (texts, verdict) = self.read_peer(cx);
+        match verdict {
+            Some((reason, cause)) if cause != CloseCause::Interrupted => {
+                return self.peer_ended(texts, reason, cause, cx);
+            }
+            Some((reason, cause)) => {
+                // The connection broke or ended: nothing can wait (see the module
+                // documentation). A peer that vanished gets a bare close frame, should it
+                // still read.
+                self.deliver(texts);
+                return self.end_now(reason, cause, None, cx);
+            }
+            None => self.deliver(texts),
         }
         if self.codec.ready() {
             self.write_session(cx);
@@ -159,9 +217,12 @@ impl<C: Codec> SocketBody<C> {
         }
     }
 
-    /// Reads what the peer sent so far; the session gets its messages in one batch. `Some`
-    /// closes the session.
-    fn read_peer(&mut self, cx: &mut Context<'_>) -> Option<(CloseReason, CloseCause)> {
+    /// Reads what the peer sent so far: its messages, for the session in one batch, and,
+    /// when the peer ended its side, the close the session takes.
+    fn read_peer(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> (Vec<String>, Option<(CloseReason, CloseCause)>) {
         let mut texts = Vec::new();
         let verdict = loop {
             match self.codec.next(&mut self.out) {
@@ -185,10 +246,115 @@ impl<C: Codec> SocketBody<C> {
                 Err(e) => break Some(self.refusal(e)),
             }
         };
+        (texts, verdict)
+    }
+
+    /// Hands the peer's messages to the session, without waiting.
+    fn deliver(&self, texts: Vec<String>) {
         if !texts.is_empty() {
             self.session.deliver_now(texts);
         }
-        verdict
+    }
+
+    /// The peer ended its side: its last messages go to the session as the fence the socket
+    /// then waits for (see the module documentation).
+    fn peer_ended(
+        &mut self,
+        texts: Vec<String>,
+        reason: CloseReason,
+        cause: CloseCause,
+        cx: &mut Context<'_>,
+    ) {
+        let session = self.session.clone();
+        let handled: LocalBoxFuture<'static, ()> = Box::pin(async move {
+            // A session that is gone has ended the pipe too.
+            let _ = session.deliver(texts).await;
+        });
+        self.phase = Phase::Ending(Box::new(Ending {
+            handled: Some(handled),
+            timer: Box::pin(tokio::time::sleep(ANSWER_WAIT)),
+            reason,
+            cause,
+        }));
+        // Polled at once: the fence is sent on its first poll.
+        self.poll_ending(cx);
+    }
+
+    /// Writes what the session sends until it has handled the peer's last messages and its
+    /// pipe is empty (or [`ANSWER_WAIT`] has passed), then closes.
+    fn poll_ending(&mut self, cx: &mut Context<'_>) {
+        let Phase::Ending(ending) = &mut self.phase else {
+            return;
+        };
+        let expired = ending.timer.as_mut().poll(cx).is_ready();
+        if let Some(handled) = &mut ending.handled
+            && handled.as_mut().poll(cx).is_ready()
+        {
+            ending.handled = None;
+        }
+        let settled = ending.handled.is_none();
+        let (reason, cause) = (ending.reason.clone(), ending.cause);
+        let peer_gone = self.peer_gone(cx);
+        let over = match self.write_answers(cx) {
+            // The session closed meanwhile (or is gone): the peer still gets the close for
+            // what it did.
+            Drained::Ended(_) => true,
+            Drained::Empty => settled,
+            Drained::Full | Drained::Heartbeat => false,
+        };
+        if expired && !over {
+            log::debug!(
+                "websocket on {}: no answer from the session within {ANSWER_WAIT:?}; closing",
+                self.session.prefix()
+            );
+        }
+        if over || expired || peer_gone {
+            // The peer's close is answered, a broken protocol fails the connection (a close
+            // frame with the reason, RFC 6455 section 7.1.7); either way the handshake is
+            // over.
+            self.end_now(reason.clone(), cause, Some(reason), cx);
+        }
+    }
+
+    /// What the pipe holds, written out (up to [`OUTPUT_CHUNK`] bytes), then `close`; the
+    /// session closes with `reason`.
+    fn end_now(
+        &mut self,
+        reason: CloseReason,
+        cause: CloseCause,
+        close: Option<CloseReason>,
+        cx: &mut Context<'_>,
+    ) {
+        self.write_answers(cx);
+        self.receiver.finish(reason, cause);
+        self.finish(close);
+    }
+
+    /// Writes what the session queued, up to [`OUTPUT_CHUNK`] bytes, heartbeats included
+    /// (no ping: the peer is leaving).
+    fn write_answers(&mut self, cx: &mut Context<'_>) -> Drained {
+        // A hixie-76 peer that never sent key3 cannot be written to (nor has it sent any).
+        if !self.codec.ready() {
+            return Drained::Empty;
+        }
+        loop {
+            match self.drain(cx) {
+                Drained::Heartbeat => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether the connection has ended or broken since the peer ended its side; what it
+    /// sends meanwhile is dropped.
+    fn peer_gone(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            match Pin::new(&mut self.payload).poll_next(cx) {
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(_)) | None) => return true,
+                Poll::Pending => return false,
+            }
+        }
     }
 
     /// One message from the peer: texts join the batch for the session.
@@ -247,25 +413,41 @@ impl<C: Codec> SocketBody<C> {
         (reason, CloseCause::ProtocolError)
     }
 
-    /// Encodes what the session queued, up to [`OUTPUT_CHUNK`] bytes.
+    /// Encodes what the session queued, up to [`OUTPUT_CHUNK`] bytes, pinging with its
+    /// heartbeats; the session's end of the pipe closes the socket.
     fn write_session(&mut self, cx: &mut Context<'_>) {
+        loop {
+            match self.drain(cx) {
+                Drained::Heartbeat => {
+                    self.ping_now();
+                    if !matches!(self.phase, Phase::Open) {
+                        return;
+                    }
+                }
+                Drained::Ended(reason) => return self.close(reason),
+                Drained::Full | Drained::Empty => return,
+            }
+        }
+    }
+
+    /// Encodes what the session queued, up to [`OUTPUT_CHUNK`] bytes, stopping after a
+    /// heartbeat.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Drained {
         while self.out.len() < OUTPUT_CHUNK {
             match self.receiver.poll_next(cx) {
                 Poll::Ready(Some(ReceiverItem::Frame(bytes))) => {
                     // Pipe frames are made from Rust strings: valid UTF-8 text.
                     self.codec.text(&mut self.out, &bytes);
                     if bytes == frame::HEARTBEAT {
-                        self.ping_now();
-                        if !matches!(self.phase, Phase::Open) {
-                            return;
-                        }
+                        return Drained::Heartbeat;
                     }
                 }
-                Poll::Ready(Some(ReceiverItem::End(reason))) => return self.close(reason),
-                Poll::Ready(None) => return self.close(None),
-                Poll::Pending => return,
+                Poll::Ready(Some(ReceiverItem::End(reason))) => return Drained::Ended(reason),
+                Poll::Ready(None) => return Drained::Ended(None),
+                Poll::Pending => return Drained::Empty,
             }
         }
+        Drained::Full
     }
 
     /// A ping, or the close for a peer that did not answer the last one: a vanished peer is
