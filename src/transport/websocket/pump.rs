@@ -22,23 +22,6 @@
 //! the peer closed (our close answers its) or broke the protocol (RFC 6455 section 7.1.7,
 //! failing the connection); when the server closes, once the peer's close frame is in, or
 //! after [`CLOSE_WAIT`].
-//!
-//! # The peer's last messages
-//! Messages reach the session as actor messages, and its answers come back through the pipe
-//! later. When the peer ends its side (its close frame, a frame the server refuses), what it
-//! sent before is still owed an answer, as sockjs-node gives it (the echo of `["y"]` before
-//! the close for the broken frame after it, even when both came in one read). So the last
-//! batch goes to the session as a fence (`SessionHandle::deliver`, which resolves once the
-//! session has handled it and so everything before it), the pipe is written out meanwhile,
-//! and only once the fence is through and the pipe empty does the session hear why the
-//! socket ended and the peer get the close frame: the same close, code and reason as before,
-//! only later. A session that takes longer than [`ANSWER_WAIT`] is not waited for; one that
-//! is gone ends the pipe.
-//!
-//! A connection that breaks or ends (the peer's FIN) cannot wait: actix-http, with
-//! half-closed connections off (as `server::run` has them), shuts it down in the very poll
-//! that reads its end, and does not poll the body again. So then, as when that end comes
-//! during the wait, what the pipe holds is written, then the close, at once.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -50,7 +33,6 @@ use actix_web::error::PayloadError;
 use actix_web::web::{Bytes, BytesMut};
 use bytestring::ByteString;
 use futures_util::Stream;
-use futures_util::future::LocalBoxFuture;
 use tokio::time::{Interval, Sleep};
 
 use super::codec::Codec;
@@ -62,6 +44,10 @@ use crate::transport::SockJs;
 use crate::transport::ws_guard::ConnectionSocket;
 use crate::transport::ws_inbound::{InboundError, PeerMessage};
 
+mod ending;
+
+use ending::Ending;
+
 /// Bytes of output after which a poll hands what it has to the connection, leaving the rest
 /// queued in the pipe (where it still counts towards `max_buffered_bytes`).
 pub const OUTPUT_CHUNK: usize = 64 * 1024;
@@ -70,11 +56,6 @@ pub const OUTPUT_CHUNK: usize = 64 * 1024;
 /// closes the connection anyway (a peer answers within a round trip; one that does not is
 /// gone or broken).
 pub const CLOSE_WAIT: Duration = Duration::from_secs(2);
-
-/// How long a socket whose peer ended its side waits for the session to handle the peer's
-/// last messages before it closes anyway (an echo takes microseconds; a handler stuck that
-/// long is not waited on).
-pub const ANSWER_WAIT: Duration = Duration::from_secs(2);
 
 /// Where the connection stands.
 enum Phase {
@@ -87,18 +68,6 @@ enum Phase {
     Closing(Pin<Box<Sleep>>),
     /// The handshake is over and the read half shut: the body ends once `out` is handed over.
     Done,
-}
-
-/// A socket whose peer ended its side, until the session has answered its last messages.
-struct Ending {
-    /// Resolves once the session has handled the peer's last batch, and so every batch before
-    /// it; `None` once it has.
-    handled: Option<LocalBoxFuture<'static, ()>>,
-    /// Bounds the wait ([`ANSWER_WAIT`]).
-    timer: Pin<Box<Sleep>>,
-    /// The close the session takes, and why.
-    reason: CloseReason,
-    cause: CloseCause,
 }
 
 /// What writing out the session's pipe left.
@@ -253,107 +222,6 @@ impl<C: Codec> SocketBody<C> {
     fn deliver(&self, texts: Vec<String>) {
         if !texts.is_empty() {
             self.session.deliver_now(texts);
-        }
-    }
-
-    /// The peer ended its side: its last messages go to the session as the fence the socket
-    /// then waits for (see the module documentation).
-    fn peer_ended(
-        &mut self,
-        texts: Vec<String>,
-        reason: CloseReason,
-        cause: CloseCause,
-        cx: &mut Context<'_>,
-    ) {
-        let session = self.session.clone();
-        let handled: LocalBoxFuture<'static, ()> = Box::pin(async move {
-            // A session that is gone has ended the pipe too.
-            let _ = session.deliver(texts).await;
-        });
-        self.phase = Phase::Ending(Box::new(Ending {
-            handled: Some(handled),
-            timer: Box::pin(tokio::time::sleep(ANSWER_WAIT)),
-            reason,
-            cause,
-        }));
-        // Polled at once: the fence is sent on its first poll.
-        self.poll_ending(cx);
-    }
-
-    /// Writes what the session sends until it has handled the peer's last messages and its
-    /// pipe is empty (or [`ANSWER_WAIT`] has passed), then closes.
-    fn poll_ending(&mut self, cx: &mut Context<'_>) {
-        let Phase::Ending(ending) = &mut self.phase else {
-            return;
-        };
-        let expired = ending.timer.as_mut().poll(cx).is_ready();
-        if let Some(handled) = &mut ending.handled
-            && handled.as_mut().poll(cx).is_ready()
-        {
-            ending.handled = None;
-        }
-        let settled = ending.handled.is_none();
-        let (reason, cause) = (ending.reason.clone(), ending.cause);
-        let peer_gone = self.peer_gone(cx);
-        let over = match self.write_answers(cx) {
-            // The session closed meanwhile (or is gone): the peer still gets the close for
-            // what it did.
-            Drained::Ended(_) => true,
-            Drained::Empty => settled,
-            Drained::Full | Drained::Heartbeat => false,
-        };
-        if expired && !over {
-            log::debug!(
-                "websocket on {}: no answer from the session within {ANSWER_WAIT:?}; closing",
-                self.session.prefix()
-            );
-        }
-        if over || expired || peer_gone {
-            // The peer's close is answered, a broken protocol fails the connection (a close
-            // frame with the reason, RFC 6455 section 7.1.7); either way the handshake is
-            // over.
-            self.end_now(reason.clone(), cause, Some(reason), cx);
-        }
-    }
-
-    /// What the pipe holds, written out (up to [`OUTPUT_CHUNK`] bytes), then `close`; the
-    /// session closes with `reason`.
-    fn end_now(
-        &mut self,
-        reason: CloseReason,
-        cause: CloseCause,
-        close: Option<CloseReason>,
-        cx: &mut Context<'_>,
-    ) {
-        self.write_answers(cx);
-        self.receiver.finish(reason, cause);
-        self.finish(close);
-    }
-
-    /// Writes what the session queued, up to [`OUTPUT_CHUNK`] bytes, heartbeats included
-    /// (no ping: the peer is leaving).
-    fn write_answers(&mut self, cx: &mut Context<'_>) -> Drained {
-        // A hixie-76 peer that never sent key3 cannot be written to (nor has it sent any).
-        if !self.codec.ready() {
-            return Drained::Empty;
-        }
-        loop {
-            match self.drain(cx) {
-                Drained::Heartbeat => {}
-                other => return other,
-            }
-        }
-    }
-
-    /// Whether the connection has ended or broken since the peer ended its side; what it
-    /// sends meanwhile is dropped.
-    fn peer_gone(&mut self, cx: &mut Context<'_>) -> bool {
-        loop {
-            match Pin::new(&mut self.payload).poll_next(cx) {
-                Poll::Ready(Some(Ok(_))) => {}
-                Poll::Ready(Some(Err(_)) | None) => return true,
-                Poll::Pending => return false,
-            }
         }
     }
 
