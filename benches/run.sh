@@ -8,6 +8,7 @@
 # Sizes can be overridden by environment: DURATION, ECHO_WS_C, ECHO_HTTP_C, BCAST_C1,
 # BCAST_C2, BCAST_RATE, IDLE_C, CHURN_C, CHURN_DURATION, DISCONNECT_DELAY; pinning by
 # SERVER_CPUS and LOADGEN_CPUS (taskset lists), WORKERS (ours and the floor).
+# Builds nothing: cargo build --release -p sockjs-server -p loadgen --bins first (tests/lib.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,7 +40,9 @@ AFTER=$((DISCONNECT_DELAY + 2))
 WARMUP=1
 [ "$QUICK" = 1 ] && WARMUP=0.2
 
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/release
+SERVER=$(server_binary)
+LOADGEN=$(binary loadgen)
+FLOOR=$(binary bench-floor)
 OUT=$ROOT/target/bench
 mkdir -p "$OUT"
 RAW=$OUT/raw-$(date +%Y%m%d-%H%M%S).jsonl
@@ -60,56 +63,35 @@ if [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
 fi
 : "${WORKERS:=1}"
 
-echo "== building (release)" >&2
-(cd "$ROOT" && cargo build --release --bin sockjs-server -p sockjs-server && cargo build --release -p loadgen)
 if [ ! -d "$ROOT/benches/node/node_modules/sockjs" ]; then
   echo "== npm ci (benches/node)" >&2
   (cd "$ROOT/benches/node" && npm ci --no-audit --no-fund)
 fi
 
 SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
+stop_tracked_on_exit
 
 # start_server NAME: starts a fresh server on $PORT; sets SERVER_PID.
 start_server() {
   local log=$OUT/$1.log
   case "$1" in
-    ours) RUST_LOG=warn "${PIN_SERVER[@]}" "$TARGET/sockjs-server" --bind "127.0.0.1:$PORT" \
+    ours) RUST_LOG=warn "${PIN_SERVER[@]}" "$SERVER" --bind "127.0.0.1:$PORT" \
             --workers "$WORKERS" --response-limit 131073 --disconnect-delay "$DISCONNECT_DELAY" \
             --max-sessions 1000000 --max-sessions-per-client 1000000 --stats-interval 0 \
             --static-dir /nonexistent --drain 1 >>"$log" 2>&1 & ;;
     node) "${PIN_SERVER[@]}" node "$ROOT/benches/node/server.js" --port "$PORT" \
             --disconnect-delay "$DISCONNECT_DELAY" >>"$log" 2>&1 & ;;
-    floor) "${PIN_SERVER[@]}" "$TARGET/bench-floor" --bind "127.0.0.1:$PORT" \
+    floor) "${PIN_SERVER[@]}" "$FLOOR" --bind "127.0.0.1:$PORT" \
              --workers "$WORKERS" >>"$log" 2>&1 & ;;
   esac
   SERVER_PID=$!
-  local i
-  for i in $(seq 100); do
-    if port_open "$PORT"; then return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "run.sh: $1 did not start (see $log)" >&2
-  return 1
+  track "$SERVER_PID"
+  wait_listening "$PORT" "$SERVER_PID" || { echo "run.sh: $1 did not start (see $log)" >&2; return 1; }
 }
 
-# stop_server: SIGTERM, up to 10 s, then SIGKILL; only the pid we started.
+# stop_server: SIGTERM, up to 10 s, then SIGKILL (tests/lib.sh's stop_tracked).
 stop_server() {
-  [ -n "$SERVER_PID" ] || return 0
-  kill "$SERVER_PID" 2>/dev/null || true
-  local i
-  for i in $(seq 100); do
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$SERVER_PID" 2>/dev/null && kill -9 "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
+  stop_tracked
   SERVER_PID=
   # Let the port's connections drain before the next server binds it.
   sleep 0.5
@@ -120,7 +102,7 @@ FAILED=0
 lg() {
   local name=$1 round=$2 scenario=$3
   shift 3
-  if ! timeout 300 "${PIN_LOADGEN[@]}" "$TARGET/loadgen" "$scenario" --addr "127.0.0.1:$PORT" \
+  if ! timeout 300 "${PIN_LOADGEN[@]}" "$LOADGEN" "$scenario" --addr "127.0.0.1:$PORT" \
        --server "$name" --round "$round" --server-pid "$SERVER_PID" "$@" >>"$RAW"; then
     echo "run.sh: $name round $round: $scenario $* failed" >&2
     FAILED=$((FAILED + 1))
@@ -175,7 +157,7 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-"$TARGET/loadgen" table "$RAW" --markdown "$OUT/results.md"
+"$LOADGEN" table "$RAW" --markdown "$OUT/results.md"
 echo "(markdown: $OUT/results.md; raw: $RAW)" >&2
 if [ "$FAILED" -gt 0 ]; then
   echo "run.sh: $FAILED load generator run(s) failed" >&2
