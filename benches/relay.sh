@@ -9,6 +9,7 @@
 # Sizes by environment: RELAY_C (subscribers, 1000), RELAY_RATE (msgs/s, 10), DURATION (s,
 # 10), GRACE (s, 5), WORKERS (per node, 1). RABBITMQ_DIR: the private broker's directory
 # (default $CARGO_TARGET_DIR/rabbitmq-bench, apart from the relay suite's).
+# Builds nothing: cargo build --release -p sockjs-server -p loadgen --bins first (tests/lib.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,10 +33,12 @@ fi
 # whole core of this 2-core machine and fell seconds behind; see benches/README.md.
 : "${RELAY_C:=1000}" "${RELAY_RATE:=10}" "${DURATION:=10}" "${GRACE:=5}" "${WORKERS:=1}"
 STARTUP_TRIES=100   # x 0.1 s: how long a node may take to listen
-STOP_TRIES=100      # x 0.1 s: how long a node may take to stop before SIGKILL
 
+# shellcheck source=tests/lib.sh
+. "$ROOT/tests/lib.sh"
+SERVER=$(server_binary)
+LOADGEN=$(binary loadgen)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET_DIR/release
 OUT=$ROOT/target/bench
 mkdir -p "$OUT"
 RAW=$OUT/relay-raw-$(date +%Y%m%d-%H%M%S).jsonl
@@ -48,31 +51,17 @@ HARD=$(ulimit -Hn)
 [ "$HARD" = unlimited ] && HARD=65536
 ulimit -n "$((HARD > 65536 ? 65536 : HARD))"
 
-echo "== building (release)" >&2
-(cd "$ROOT" && cargo build --release --bin sockjs-server -p sockjs-server && cargo build --release -p loadgen)
-
 NODES=()
 RABBIT=0
-# stop_nodes: SIGTERM, up to 10 s, then SIGKILL; only the pids we started.
+# stop_nodes: SIGTERM, up to 10 s, then SIGKILL (tests/lib.sh's stop_tracked).
 stop_nodes() {
-  local pid i
-  for pid in "${NODES[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${NODES[@]}"; do
-    for i in $(seq "$STOP_TRIES"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_tracked
   NODES=()
 }
-cleanup() {
-  stop_nodes
+stop_rabbit() {
   if [ "$RABBIT" = 1 ]; then "$ROOT/tests/relay/rabbitmq.sh" stop || true; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# shellcheck source=tests/lib.sh
-. "$ROOT/tests/lib.sh"
+stop_tracked_on_exit stop_rabbit
 
 # cpu_s PID: the CPU seconds (user + system) process PID has used so far.
 cpu_s() {
@@ -81,19 +70,14 @@ cpu_s() {
 
 # start_node NAME PORT [ARGS...]: a fresh node on 127.0.0.1:PORT; its pid goes to NODES.
 start_node() {
-  local log=$OUT/relay-$1.log port=$2 i
+  local log=$OUT/relay-$1.log port=$2
   shift 2
-  RUST_LOG=warn "$BIN/sockjs-server" --bind "127.0.0.1:$port" --workers "$WORKERS" \
+  RUST_LOG=warn "$SERVER" --bind "127.0.0.1:$port" --workers "$WORKERS" \
     --max-sessions 1000000 --max-sessions-per-client 1000000 --stats-interval 0 \
     --static-dir /nonexistent --drain 1 "$@" >>"$log" 2>&1 &
   NODES+=($!)
-  for i in $(seq "$STARTUP_TRIES"); do
-    if port_open "$port"; then return 0; fi
-    kill -0 "$!" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "relay.sh: node on $port did not start (see $log)" >&2
-  return 1
+  track $!
+  wait_listening "$port" $! "$STARTUP_TRIES" || { echo "relay.sh: see $log" >&2; return 1; }
 }
 
 echo "== RabbitMQ (private, in $RABBITMQ_DIR)" >&2
@@ -110,7 +94,7 @@ run() {
   shift 2
   for a in "$@"; do addrs+=(--addr "$a"); done
   beam0=$( [ -n "$BEAM" ] && cpu_s "$BEAM" || echo 0)
-  if ! timeout 300 "$BIN/loadgen" stomp-broadcast "${addrs[@]}" --prefix /stomp \
+  if ! timeout 300 "$LOADGEN" stomp-broadcast "${addrs[@]}" --prefix /stomp \
        --server "$name" --round "$round" --tag stomp-broadcast --sessions "$RELAY_C" \
        --rate "$RELAY_RATE" --duration "$DURATION" --grace "$GRACE" >>"$RAW"; then
     echo "relay.sh: $name round $round failed" >&2
@@ -141,7 +125,7 @@ for r in $(seq "$ROUNDS"); do
   stop_nodes
 done
 
-"$BIN/loadgen" table --layout relay "$RAW" --markdown "$OUT/relay-results.md"
+"$LOADGEN" table --layout relay "$RAW" --markdown "$OUT/relay-results.md"
 {
   echo
   echo "C=$RELAY_C subscribers at $RELAY_RATE msgs/s for $DURATION s (grace $GRACE s), $WORKERS" \
