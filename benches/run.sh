@@ -8,6 +8,8 @@
 # Sizes can be overridden by environment: DURATION, ECHO_WS_C, ECHO_HTTP_C, BCAST_C1,
 # BCAST_C2, BCAST_RATE, IDLE_C, CHURN_C, CHURN_DURATION, DISCONNECT_DELAY; pinning by
 # SERVER_CPUS and LOADGEN_CPUS (taskset lists), WORKERS (ours and the floor).
+# BASE_SERVER=PATH: an A/B of two builds of ours instead (another commit's binary as `base`,
+# alternated with ours; no node, no floor), e.g. to show a change costs nothing.
 # Builds nothing: cargo build --release -p sockjs-server -p loadgen --bins first (tests/lib.sh).
 set -euo pipefail
 
@@ -75,7 +77,10 @@ stop_tracked_on_exit
 start_server() {
   local log=$OUT/$1.log
   case "$1" in
-    ours) RUST_LOG=warn "${PIN_SERVER[@]}" "$SERVER" --bind "127.0.0.1:$PORT" \
+    ours|base)
+      local bin=$SERVER
+      [ "$1" = base ] && bin=$BASE_SERVER
+      RUST_LOG=warn "${PIN_SERVER[@]}" "$bin" --bind "127.0.0.1:$PORT" \
             --workers "$WORKERS" --response-limit 131073 --disconnect-delay "$DISCONNECT_DELAY" \
             --max-sessions 1000000 --max-sessions-per-client 1000000 --stats-interval 0 \
             --static-dir /nonexistent --drain 1 >>"$log" 2>&1 & ;;
@@ -151,13 +156,17 @@ run_server() {
 }
 
 echo "== $ROUNDS round(s); server cpus: ${SERVER_CPUS:-any}, loadgen cpus: ${LOADGEN_CPUS:-any}; raw results: $RAW" >&2
+SERVERS=(ours node floor) LAYOUT=servers
+if [ -n "${BASE_SERVER:-}" ]; then
+  SERVERS=(base ours) LAYOUT=ab
+fi
 for r in $(seq "$ROUNDS"); do
-  for name in ours node floor; do
+  for name in "${SERVERS[@]}"; do
     run_server "$name" "$r"
   done
 done
 
-"$LOADGEN" table "$RAW" --markdown "$OUT/results.md"
+"$LOADGEN" table --layout "$LAYOUT" "$RAW" --markdown "$OUT/results.md"
 echo "(markdown: $OUT/results.md; raw: $RAW)" >&2
 if [ "$FAILED" -gt 0 ]; then
   echo "run.sh: $FAILED load generator run(s) failed" >&2

@@ -57,7 +57,8 @@ enum Command {
         /// Also write the table as markdown here.
         #[arg(long)]
         markdown: Option<PathBuf>,
-        /// Which comparison: servers (ours, node, floor) or relay (in-memory, relay).
+        /// Which comparison: servers (ours, node, floor), relay (in-memory, relay) or ab (base,
+        /// ours: two builds of ours).
         #[arg(long, value_enum, default_value = "servers")]
         layout: table::Layout,
     },

@@ -140,6 +140,9 @@ pub enum Layout {
     Servers,
     /// benches/relay.sh: the in-memory broker (`inmem`) against the relay (`relay`).
     Relay,
+    /// benches/run.sh with `BASE_SERVER`: two builds of ours, the base (`base`) against the
+    /// one under test (`ours`), for a same-run A/B of two commits.
+    Ab,
 }
 
 /// A layout's markdown title, its rows, its server labels with their column headings, and
@@ -159,6 +162,12 @@ impl Layout {
                 figures: FIGURES,
                 servers: &[("ours", "ours"), ("node", "node"), ("floor", "floor")],
                 ratios: &[("ours", "node"), ("ours", "floor")],
+            },
+            Layout::Ab => Columns {
+                title: "A/B of two builds of ours",
+                figures: FIGURES,
+                servers: &[("base", "base"), ("ours", "ours")],
+                ratios: &[("ours", "base")],
             },
             Layout::Relay => Columns {
                 title: "Broker relay benchmark results",
