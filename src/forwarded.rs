@@ -4,7 +4,7 @@
 //! by the client). Also which untrusted peers to warn about ([`ForwarderWarnings`]). Pure: no
 //! I/O, no clock, no logging (the caller passes `now` and does the logging).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -142,7 +142,7 @@ pub const FORWARDER_WARNINGS_MAX: usize = 64;
 pub struct ForwarderWarnings {
     every: Duration,
     capacity: usize,
-    warned: HashMap<IpAddr, Instant>,
+    warned: HashSet<IpAddr>,
     /// The entries of `warned`, oldest first (they are added with a non-decreasing `now`).
     order: VecDeque<(IpAddr, Instant)>,
 }
@@ -159,7 +159,7 @@ impl ForwarderWarnings {
         ForwarderWarnings {
             every,
             capacity,
-            warned: HashMap::new(),
+            warned: HashSet::new(),
             order: VecDeque::new(),
         }
     }
@@ -172,10 +172,10 @@ impl ForwarderWarnings {
             self.order.pop_front();
             self.warned.remove(&ip);
         }
-        if self.warned.contains_key(&peer) || self.warned.len() >= self.capacity {
+        if self.warned.contains(&peer) || self.warned.len() >= self.capacity {
             return false;
         }
-        self.warned.insert(peer, now);
+        self.warned.insert(peer);
         self.order.push_back((peer, now));
         true
     }
