@@ -241,6 +241,19 @@ def error_frames_for_bad_input_then_close():
 
 
 @case
+def an_unknown_command_gets_an_error_naming_its_receipt():
+    # stomp.py sends any command it is given: the server's decoder refuses this one, and the
+    # ERROR still names the frame's receipt (STOMP 1.2 "ERROR"), over TCP and WebSocket.
+    for websocket in (False, True):
+        conn, rec = connect(websocket=websocket)
+        conn.send_frame("BOGUS", {"receipt": "r-bogus"})
+        error = rec.errors.get(timeout=WAIT)
+        assert error.headers.get("message") == "malformed frame", error.headers
+        assert error.headers.get("receipt-id") == "r-bogus", error.headers
+        rec.disconnected.get(timeout=WAIT)
+
+
+@case
 def user_destinations_reach_every_session_of_a_user():
     a1, r1 = connect(login="alice")
     a2, r2 = connect(login="alice", websocket=True)
