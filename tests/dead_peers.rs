@@ -1,9 +1,11 @@
 //! Dead peers on WebSocket sessions: the server pings every `heartbeat_delay` (on each `h`
 //! frame for SockJS sockets, on a timer of its own for raw ones) and closes a socket whose
 //! peer did not answer the last ping with 3000 "No response from heartbeat"; a peer that
-//! answers stays. A hand-rolled client, since library clients answer pings by themselves.
+//! answers stays. A hand-rolled client (tests/ws_peer), since library clients answer pings
+//! by themselves.
 
 mod common;
+mod ws_peer;
 
 use std::time::{Duration, Instant};
 
@@ -11,8 +13,7 @@ use common::TestServer;
 use common::client::session;
 use sockjs_server::handler::text::Echo;
 use sockjs_server::{Config, SockJs};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use ws_peer::{CLOSE, PING, PONG, Peer, TEXT};
 
 const HEARTBEAT: Duration = Duration::from_millis(200);
 /// Every wait of the client is bounded by this.
@@ -23,83 +24,6 @@ fn server() -> TestServer {
         SockJs::new(Config::at("/echo").heartbeat_delay(HEARTBEAT), || Echo).unwrap(),
     ])
 }
-
-/// A frame from the server: opcode and payload.
-type Frame = (u8, Vec<u8>);
-
-/// A websocket client over a plain TCP stream that does only what the test tells it.
-struct Peer {
-    tcp: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Peer {
-    async fn open(server: &TestServer, path: &str) -> Peer {
-        let mut tcp = TcpStream::connect(server.addr()).await.unwrap();
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Version: 13\r\n\r\n"
-        );
-        tcp.write_all(request.as_bytes()).await.unwrap();
-        let mut peer = Peer {
-            tcp,
-            buf: Vec::new(),
-        };
-        let head = loop {
-            if let Some(end) = peer.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break peer.buf.drain(..end + 4).collect::<Vec<u8>>();
-            }
-            peer.fill().await;
-        };
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{:?}",
-            String::from_utf8_lossy(&head)
-        );
-        peer
-    }
-
-    async fn fill(&mut self) {
-        let mut chunk = [0u8; 4096];
-        let n = tokio::time::timeout(WAIT, self.tcp.read(&mut chunk))
-            .await
-            .expect("the server went quiet")
-            .unwrap();
-        assert!(
-            n > 0,
-            "the server closed the connection without a close frame"
-        );
-        self.buf.extend_from_slice(&chunk[..n]);
-    }
-
-    /// The next frame (server frames are unmasked; ours are all short).
-    async fn frame(&mut self) -> Frame {
-        loop {
-            if self.buf.len() >= 2 && self.buf.len() >= 2 + usize::from(self.buf[1] & 0x7F) {
-                let len = usize::from(self.buf[1] & 0x7F);
-                assert!(len < 126, "a long frame");
-                let opcode = self.buf[0] & 0x0F;
-                let payload = self.buf[2..2 + len].to_vec();
-                self.buf.drain(..2 + len);
-                return (opcode, payload);
-            }
-            self.fill().await;
-        }
-    }
-
-    /// Sends a masked frame (mask 0: the payload unchanged, still a masked frame).
-    async fn send(&mut self, opcode: u8, payload: &[u8]) {
-        let mut out = vec![0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-        out.extend_from_slice(payload);
-        self.tcp.write_all(&out).await.unwrap();
-    }
-}
-
-const TEXT: u8 = 0x1;
-const CLOSE: u8 = 0x8;
-const PING: u8 = 0x9;
-const PONG: u8 = 0xA;
 
 fn close_code(payload: &[u8]) -> (u16, String) {
     (
@@ -130,7 +54,7 @@ async fn until_closed(peer: &mut Peer) -> ((u16, String), usize, Instant) {
 /// Opens `path`, reads its open frame if it is a SockJS socket, then waits for the close
 /// without answering pings.
 async fn silent(server: &TestServer, path: &str) {
-    let mut peer = Peer::open(server, path).await;
+    let mut peer = Peer::rfc6455(server.addr(), path).await;
     let opened = Instant::now();
     if !path.starts_with("/echo/websocket") {
         assert_eq!(peer.frame().await, (TEXT, b"o".to_vec()));
@@ -176,7 +100,7 @@ async fn a_peer_that_answers_its_pings_stays_open() {
 /// Answers four pings (twice the time a silent peer gets), then expects the echo of a
 /// message.
 async fn answering(server: &TestServer, path: &str) {
-    let mut peer = Peer::open(server, path).await;
+    let mut peer = Peer::rfc6455(server.addr(), path).await;
     let mut pings = 0;
     while pings < 4 {
         match peer.frame().await {

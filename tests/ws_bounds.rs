@@ -44,7 +44,7 @@ async fn a_socket_that_does_not_read_is_bounded_by_max_buffered_bytes() {
     );
     let overflow: &[u8] = br#"c[4500,"Send buffer overflow"]"#;
 
-    let mut rfc = Peer::rfc6455(&server, &session("/flood")).await;
+    let mut rfc = Peer::rfc6455(server.addr(), &session("/flood")).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(rfc.text().await, b"o");
     let mut messages = 0;
@@ -60,7 +60,7 @@ async fn a_socket_that_does_not_read_is_bounded_by_max_buffered_bytes() {
     rfc.server_closes().await;
     assert!(messages < FLOOD, "all {messages} messages were buffered");
 
-    let mut hixie = Peer::hixie76(&server, &session("/flood")).await;
+    let mut hixie = Peer::hixie76(server.addr(), &session("/flood")).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(hixie.take(3).await, b"\x00o\xff");
     let mut messages = 0;

@@ -32,14 +32,14 @@ fn mounts() -> Vec<SockJs> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_peers_close_is_answered_then_the_server_closes_the_connection() {
     for server in servers(mounts) {
-        let mut raw = Peer::rfc6455(&server, "/echo/websocket").await;
+        let mut raw = Peer::rfc6455(server.addr(), "/echo/websocket").await;
         raw.send(TEXT, b"hello").await;
         assert_eq!(raw.text().await, b"hello");
         raw.send(CLOSE, &1000u16.to_be_bytes()).await;
         assert_eq!(raw.close_code().await, 1000);
         raw.server_closes().await;
 
-        let mut framed = Peer::rfc6455(&server, &session("/echo")).await;
+        let mut framed = Peer::rfc6455(server.addr(), &session("/echo")).await;
         assert_eq!(framed.text().await, b"o");
         framed.send(TEXT, br#"["hello"]"#).await;
         assert_eq!(framed.text().await, br#"a["hello"]"#);
@@ -47,7 +47,7 @@ async fn the_peers_close_is_answered_then_the_server_closes_the_connection() {
         assert_eq!(framed.close_code().await, 1000);
         framed.server_closes().await;
 
-        let mut hixie = Peer::hixie76(&server, &session("/echo")).await;
+        let mut hixie = Peer::hixie76(server.addr(), &session("/echo")).await;
         assert_eq!(hixie.take(3).await, b"\x00o\xff");
         hixie.tcp.write_all(b"\x00[\"hi\"]\xff").await.unwrap();
         assert_eq!(hixie.take(9).await, b"\x00a[\"hi\"]\xff");
@@ -60,19 +60,19 @@ async fn the_peers_close_is_answered_then_the_server_closes_the_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_from_the_server_answered_by_the_peer_ends_with_the_servers_fin() {
     for server in servers(mounts) {
-        let mut raw = Peer::rfc6455(&server, "/close/websocket").await;
+        let mut raw = Peer::rfc6455(server.addr(), "/close/websocket").await;
         assert_eq!(raw.close_code().await, 3000);
         raw.send(CLOSE, &3000u16.to_be_bytes()).await;
         raw.server_closes().await;
 
-        let mut framed = Peer::rfc6455(&server, &session("/close")).await;
+        let mut framed = Peer::rfc6455(server.addr(), &session("/close")).await;
         assert_eq!(framed.text().await, b"o");
         assert_eq!(framed.text().await, br#"c[3000,"Go away!"]"#);
         assert_eq!(framed.close_code().await, 3000);
         framed.send(CLOSE, &3000u16.to_be_bytes()).await;
         framed.server_closes().await;
 
-        let mut hixie = Peer::hixie76(&server, &session("/close")).await;
+        let mut hixie = Peer::hixie76(server.addr(), &session("/close")).await;
         let expected = b"\x00o\xff\x00c[3000,\"Go away!\"]\xff\xff\x00";
         assert_eq!(hixie.take(expected.len()).await, expected);
         hixie.tcp.write_all(b"\xff\x00").await.unwrap();
@@ -83,7 +83,7 @@ async fn a_close_from_the_server_answered_by_the_peer_ends_with_the_servers_fin(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_from_the_server_that_the_peer_never_answers_still_ends_the_connection() {
     let server = Server::start(mounts(), false);
-    let mut raw = Peer::rfc6455(&server, "/close/websocket").await;
+    let mut raw = Peer::rfc6455(server.addr(), "/close/websocket").await;
     assert_eq!(raw.close_code().await, 3000);
     raw.server_closes().await;
 }
@@ -92,19 +92,19 @@ async fn a_close_from_the_server_that_the_peer_never_answers_still_ends_the_conn
 async fn a_failed_connection_gets_its_close_code_then_the_servers_fin() {
     for server in servers(mounts) {
         // 1002: an unmasked client frame.
-        let mut peer = Peer::rfc6455(&server, "/echo/websocket").await;
+        let mut peer = Peer::rfc6455(server.addr(), "/echo/websocket").await;
         peer.send_raw(0x80 | TEXT, false, b"x").await;
         assert_eq!(peer.close_code().await, 1002);
         peer.server_closes().await;
 
         // 1007: a text message that is not UTF-8.
-        let mut peer = Peer::rfc6455(&server, "/echo/websocket").await;
+        let mut peer = Peer::rfc6455(server.addr(), "/echo/websocket").await;
         peer.send(TEXT, &[0xff, 0xfe]).await;
         assert_eq!(peer.close_code().await, 1007);
         peer.server_closes().await;
 
         // 1009: a frame announced over `max_message_bytes` (1 MiB), refused from its header.
-        let mut peer = Peer::rfc6455(&server, &session("/echo")).await;
+        let mut peer = Peer::rfc6455(server.addr(), &session("/echo")).await;
         assert_eq!(peer.text().await, b"o");
         peer.tcp
             .write_all(&[0x81, 0x80 | 127, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0])
@@ -114,7 +114,7 @@ async fn a_failed_connection_gets_its_close_code_then_the_servers_fin() {
         peer.server_closes().await;
 
         // 3000: SockJS framing that is not JSON.
-        let mut peer = Peer::rfc6455(&server, &session("/echo")).await;
+        let mut peer = Peer::rfc6455(server.addr(), &session("/echo")).await;
         assert_eq!(peer.text().await, b"o");
         peer.send(TEXT, b"[\"unterminated").await;
         assert_eq!(peer.close_code().await, 3000);
@@ -125,7 +125,7 @@ async fn a_failed_connection_gets_its_close_code_then_the_servers_fin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_in_flight_when_the_peer_closes_arrives_whole_before_the_close() {
     let server = Server::start(mounts(), false);
-    let mut peer = Peer::rfc6455(&server, "/big/websocket").await;
+    let mut peer = Peer::rfc6455(server.addr(), "/big/websocket").await;
     let message = vec![b'x'; BIG];
     peer.send(TEXT, &message).await;
     // The echo has started: it is the server's to write, while this client reads nothing

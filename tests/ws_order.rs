@@ -61,7 +61,7 @@ async fn close(peer: &mut Peer) -> (u16, String) {
 /// On a new SockJS socket of `server`, `first` then `last` in one write: the echo of `first`
 /// (`echoes`, in order) comes, then the close with `code` and `reason`, then the FIN.
 async fn framed(server: &Server, first: &[&[u8]], last: &[u8], echoes: &[&[u8]], code: u16) {
-    let mut peer = Peer::rfc6455(server, &session("/echo")).await;
+    let mut peer = Peer::rfc6455(server.addr(), &session("/echo")).await;
     assert_eq!(peer.text().await, b"o");
     let mut bytes: Vec<u8> = first.iter().flat_map(|text| fin(TEXT, text)).collect();
     bytes.extend_from_slice(last);
@@ -79,7 +79,7 @@ async fn framed(server: &Server, first: &[&[u8]], last: &[u8], echoes: &[&[u8]],
 
 /// As [`framed`], on a raw socket (`/echo/websocket`).
 async fn raw(server: &Server, first: &[u8], last: &[u8], code: u16) {
-    let mut peer = Peer::rfc6455(server, "/echo/websocket").await;
+    let mut peer = Peer::rfc6455(server.addr(), "/echo/websocket").await;
     let mut bytes = fin(TEXT, first);
     bytes.extend_from_slice(last);
     peer.tcp.write_all(&bytes).await.unwrap();
@@ -116,7 +116,7 @@ async fn the_echo_of_a_message_comes_before_the_close_for_broken_framing_after_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_close_for_broken_framing_keeps_its_code_and_reason() {
     let server = Server::start(mounts(), false);
-    let mut peer = Peer::rfc6455(&server, &session("/echo")).await;
+    let mut peer = Peer::rfc6455(server.addr(), &session("/echo")).await;
     assert_eq!(peer.text().await, b"o");
     let mut bytes = fin(TEXT, br#"["y"]"#);
     bytes.extend_from_slice(&fin(TEXT, br#"["broken"#));
@@ -171,7 +171,7 @@ async fn a_hixie76_socket_echoes_before_its_close() {
     for server in servers(mounts) {
         for last in [&b"\x00[\"broken\xff"[..], b"\xff\x00", b"\x80x"] {
             for _ in 0..TRIES {
-                let mut peer = Peer::hixie76(&server, &session("/echo")).await;
+                let mut peer = Peer::hixie76(server.addr(), &session("/echo")).await;
                 assert_eq!(peer.take(3).await, b"\x00o\xff");
                 let mut bytes = b"\x00[\"y\"]\xff".to_vec();
                 bytes.extend_from_slice(last);
@@ -201,7 +201,7 @@ async fn a_peer_whose_fin_comes_with_its_last_frames_still_gets_the_close() {
     for server in servers(mounts) {
         for (last, code) in &cases {
             for _ in 0..TRIES {
-                let mut peer = Peer::rfc6455(&server, "/echo/websocket").await;
+                let mut peer = Peer::rfc6455(server.addr(), "/echo/websocket").await;
                 let mut bytes = fin(TEXT, b"y");
                 bytes.extend_from_slice(last);
                 peer.tcp.write_all(&bytes).await.unwrap();

@@ -64,6 +64,13 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -79,6 +86,10 @@ impl Drop for Server {
 pub const TEXT: u8 = 0x1;
 /// Opcode of a close frame.
 pub const CLOSE: u8 = 0x8;
+/// Opcode of a ping frame.
+pub const PING: u8 = 0x9;
+/// Opcode of a pong frame.
+pub const PONG: u8 = 0xA;
 
 /// A client over a plain TCP stream that does only what the test tells it; it never closes
 /// its side of the connection.
@@ -90,8 +101,9 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub async fn connect(server: &Server, head: &str) -> Peer {
-        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    /// Connects to `addr` (any server on loopback) and sends the handshake `head`.
+    pub async fn connect(addr: SocketAddr, head: &str) -> Peer {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
         tcp.write_all(head.as_bytes()).await.unwrap();
         let mut peer = Peer {
             tcp,
@@ -109,25 +121,25 @@ impl Peer {
     }
 
     /// An RFC 6455 socket at `path`.
-    pub async fn rfc6455(server: &Server, path: &str) -> Peer {
+    pub async fn rfc6455(addr: SocketAddr, path: &str) -> Peer {
         let head = format!(
             "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
              Sec-WebSocket-Version: 13\r\n\r\n"
         );
-        Peer::connect(server, &head).await
+        Peer::connect(addr, &head).await
     }
 
     /// A hixie-76 socket at `path`: key3 is sent once the response head is in, as through
     /// HAProxy; the answer (`Websocket.test_haproxy`'s) is checked.
-    pub async fn hixie76(server: &Server, path: &str) -> Peer {
+    pub async fn hixie76(addr: SocketAddr, path: &str) -> Peer {
         let head = format!(
             "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: WebSocket\r\n\
              Connection: Upgrade\r\nOrigin: http://127.0.0.1\r\n\
              Sec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\n\
              Sec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\n\r\n"
         );
-        let mut peer = Peer::connect(server, &head).await;
+        let mut peer = Peer::connect(addr, &head).await;
         peer.tcp.write_all(b"aaaaaaaa").await.unwrap();
         assert_eq!(
             peer.take(16).await,
