@@ -54,6 +54,32 @@ pub struct StompConfig {
     /// broker instead of the in-memory one (see [`crate::stomp::RelayConfig`]); `heart_beat` then does not
     /// apply to client connections (client and broker agree their own). Default: `None`.
     pub relay: Option<RelayConfig>,
+    /// The separator of `/app` route patterns and their `{var}` captures: `/`
+    /// (`/chat/{room}`) or `.` (`chat.{room}`, as Spring's `AntPathMatcher(".")`). Topic
+    /// wildcards (`*`, `#`) always split `/topic/` names on `.`, as RabbitMQ does.
+    /// Default: `/`.
+    pub path_separator: char,
+    /// Where an `/app` handler's error goes: a MESSAGE to the sender's own
+    /// `/user{error_destination}` (Spring's `@SendToUser("/queue/errors")`), and the
+    /// connection stays open. `None`: the sender gets an ERROR and is disconnected.
+    /// Default: `Some("/queue/errors")`.
+    pub error_destination: Option<String>,
+    /// When CONNECT must carry the `X-CSRF-TOKEN` header of the opening HTTP request's
+    /// identity (Spring Security's `CsrfChannelInterceptor`). Default:
+    /// [`CsrfPolicy::WhenCookieIdentity`].
+    pub csrf: CsrfPolicy,
+}
+
+/// When a STOMP CONNECT must prove, with a CSRF token, that it comes from the application's
+/// own page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsrfPolicy {
+    /// Whenever the session's identity came from a cookie, which the browser sends by itself
+    /// from any page (the default).
+    #[default]
+    WhenCookieIdentity,
+    /// Never (only for identities a browser cannot send by itself; not for cookies).
+    Off,
 }
 
 setters!(StompConfig {
@@ -70,6 +96,9 @@ setters!(StompConfig {
     allow_anonymous: bool,
     server_name: String,
     relay: Option<RelayConfig>,
+    path_separator: char,
+    error_destination: Option<String>,
+    csrf: CsrfPolicy,
 });
 
 impl Default for StompConfig {
@@ -88,6 +117,9 @@ impl Default for StompConfig {
             allow_anonymous: true,
             server_name: concat!("sockjs-server/", env!("CARGO_PKG_VERSION")).to_owned(),
             relay: None,
+            path_separator: '/',
+            error_destination: Some("/queue/errors".to_owned()),
+            csrf: CsrfPolicy::WhenCookieIdentity,
         }
     }
 }
@@ -104,6 +136,12 @@ pub enum StompConfigError {
     /// The relay configuration cannot work.
     #[error("{0}")]
     Relay(String),
+    /// A path separator other than `/` and `.`.
+    #[error("path_separator {0:?} must be '/' or '.'")]
+    PathSeparator(char),
+    /// An error destination not under `/queue/` or `/topic/`.
+    #[error("error_destination {0:?} must start with /queue/ or /topic/")]
+    ErrorDestination(String),
 }
 
 impl StompConfig {
@@ -133,6 +171,14 @@ impl StompConfig {
         let p = &self.app_prefix;
         if !p.starts_with('/') || p.ends_with('/') {
             return Err(StompConfigError::AppPrefix(p.clone()));
+        }
+        if !matches!(self.path_separator, '/' | '.') {
+            return Err(StompConfigError::PathSeparator(self.path_separator));
+        }
+        if let Some(d) = &self.error_destination
+            && !(d.starts_with("/queue/") || d.starts_with("/topic/"))
+        {
+            return Err(StompConfigError::ErrorDestination(d.clone()));
         }
         Ok(())
     }

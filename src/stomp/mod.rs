@@ -70,7 +70,7 @@ pub use auth::{
 };
 pub use broker::BrokerLimits;
 
-pub use config::{StompConfig, StompConfigError};
+pub use config::{CsrfPolicy, StompConfig, StompConfigError};
 pub(crate) use connection::Connection;
 pub use destination::DestinationError;
 pub use error::StompError;
