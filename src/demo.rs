@@ -1,9 +1,13 @@
 //! The demo services: what the binary serves by default, with the settings the SockJS
 //! conformance suites expect.
 
+mod login;
+
+pub use login::{LOGIN_COOKIE, Site};
+
 use crate::config::{Config, ConfigError};
 use crate::handler::text::{Broadcast, CloseAtOnce, Echo};
-use crate::stomp::{Stomp, StompConfig, StompConfigError, Users};
+use crate::stomp::{Stomp, StompBuilder, StompConfig, StompConfigError, Users};
 use crate::transport::SockJs;
 
 /// The suite's streaming limit for `/echo` (`XhrStreaming.test_response_limit`: 4096 bytes).
@@ -59,8 +63,12 @@ pub const STOMP_PREFIX: &str = "/stomp";
 /// - `/app/whisper/{user}` sends it to `/user/{user}/queue/whisper` (every session of `user`);
 /// - `/app/echo` replies to the sender's own `/user/queue/echo`.
 pub fn stomp(config: StompConfig, users: Users) -> Result<Stomp, StompConfigError> {
+    chat(Stomp::builder(config), users)
+}
+
+fn chat(builder: StompBuilder, users: Users) -> Result<Stomp, StompConfigError> {
     let sender = |name: &str| vec![("sender".to_owned(), name.to_owned())];
-    Stomp::builder(config)
+    builder
         .authenticator(users)
         .route("/chat/{room}", move |message, context| {
             let room = message.param("room").unwrap_or_default();
@@ -79,6 +87,19 @@ pub fn stomp(config: StompConfig, users: Users) -> Result<Stomp, StompConfigErro
             Ok(())
         })
         .build()
+}
+
+/// [`stomp`] whose SockJS sessions take their principal from `site`'s login cookie or
+/// `Authorization` header (CONNECT of a cookie login then carries the CSRF token).
+pub fn stomp_for_site(
+    config: StompConfig,
+    users: Users,
+    site: &Site,
+) -> Result<Stomp, StompConfigError> {
+    chat(
+        Stomp::builder(config).identify_shared(site.identify()),
+        users,
+    )
 }
 
 /// The SockJS mount of `stomp` at [`STOMP_PREFIX`], starting from `base`.

@@ -57,6 +57,8 @@
 //! # What else is here
 //! - [`stomp`]: the STOMP broker (`/topic`, `/queue`, `/app` routes, `/user`), over SockJS,
 //!   WebSocket and TCP, and its relay to RabbitMQ for several nodes.
+//! - [`identity`]: who a session is, from the HTTP request that opened it (a login cookie
+//!   with its CSRF token, HTTP Basic, bearer tokens), for handlers and STOMP alike.
 //! - [`protocol`]: the SockJS protocol as pure code (frames, quoting, decoding), reusable.
 //! - [`metrics`]: Prometheus metrics ([`server::Options::metrics`] serves them).
 //! - [`demo`]: the demo services the binary serves (and the conformance suites expect).
@@ -89,6 +91,7 @@ pub mod config;
 pub mod demo;
 mod forwarded;
 pub mod handler;
+pub mod identity;
 mod memory;
 pub mod metrics;
 pub mod protocol;

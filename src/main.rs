@@ -162,11 +162,17 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let echo_limit = cli.response_limit.unwrap_or(demo::SUITE_RESPONSE_LIMIT);
     let mut mounts = demo::mounts_with(&base, echo_limit)?;
     let mut users = Users::new();
+    let mut accounts = Vec::new();
     for entry in &cli.stomp_users {
         let (name, passcode) = entry
             .split_once(':')
             .ok_or("--stomp-user wants NAME:PASSCODE")?;
         users = users.login(name, passcode);
+        accounts.push((name.to_owned(), passcode.to_owned()));
+    }
+    let site = demo::Site::new(&accounts);
+    if site.is_open() {
+        log::warn!("demo login is open (no --stomp-user): any name logs in without a password");
     }
     let relay = match &cli.broker_relay {
         Some(address) => {
@@ -190,7 +196,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .allow_anonymous(!cli.stomp_require_login)
         .heart_beat((cli.stomp_heart_beat, cli.stomp_heart_beat))
         .relay(relay);
-    let stomp = demo::stomp(stomp_config, users)?;
+    let stomp = demo::stomp_for_site(stomp_config, users, &site)?;
     mounts.push(demo::stomp_mount(&base, &stomp)?);
     let stomp_tcp = cli
         .stomp_tcp
@@ -200,6 +206,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(&cli.bind)?;
     let mut options = server::Options::default()
         .static_dir(cli.static_dir.is_dir().then_some(cli.static_dir))
+        .routes(Some(site.routes()))
         .drain(Duration::from_secs(cli.drain))
         .request_head_timeout(Duration::try_from_secs_f64(cli.header_timeout)?)
         .keep_alive(Duration::try_from_secs_f64(cli.keep_alive)?)

@@ -53,6 +53,27 @@ pub struct Options {
     /// kernel (`malloc_trim`, once a crowd of sessions has gone). Default: 1 s; `None` turns it
     /// off.
     pub memory_trim: Option<Duration>,
+    /// The application's own routes (a login form, an API), added after the mounts and
+    /// before the static files. Default: none.
+    pub routes: Option<Routes>,
+}
+
+/// Routes an application adds to the server's `App` (see [`Options::routes`]): called once
+/// per worker, as actix-web's `App::configure`.
+#[derive(Clone)]
+pub struct Routes(Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>);
+
+impl Routes {
+    /// Routes that `configure` adds.
+    pub fn new(configure: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static) -> Self {
+        Routes(Arc::new(configure))
+    }
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Routes(..)")
+    }
 }
 
 setters!(Options {
@@ -64,6 +85,7 @@ setters!(Options {
     metrics: Option<Arc<TcpListener>>,
     stats_interval: Option<Duration>,
     memory_trim: Option<Duration>,
+    routes: Option<Routes>,
 });
 
 impl Default for Options {
@@ -77,6 +99,7 @@ impl Default for Options {
             metrics: None,
             stats_interval: Some(Duration::from_secs(60)),
             memory_trim: Some(Duration::from_secs(1)),
+            routes: None,
         }
     }
 }
@@ -94,10 +117,15 @@ pub async fn run(
 ) -> io::Result<()> {
     let app_mounts = mounts.clone();
     let static_dir = options.static_dir.clone();
+    let routes = options.routes.clone();
     let server = HttpServer::new(move || {
         let mut app = App::new();
         for mount in &app_mounts {
             app = app.service(mount.clone());
+        }
+        if let Some(Routes(configure)) = &routes {
+            let configure = Arc::clone(configure);
+            app = app.configure(move |config| configure(config));
         }
         if let Some(dir) = &static_dir {
             app = app.service(actix_files::Files::new("/", dir).index_file("index.html"));

@@ -20,6 +20,7 @@ use super::headers::RequestHeaders;
 use super::receiver::{Detach, Feed};
 use super::registry::Registry;
 use super::state::{CloseCause, Mode, Output, SessionState, Timing, outbox_admits};
+use crate::identity::Identity;
 use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, Framing, Message, TransportKind};
 
@@ -39,6 +40,8 @@ pub(crate) struct NewSession {
     pub(crate) binding: Binding,
     /// The opening request's headers.
     pub(crate) headers: RequestHeaders,
+    /// Who the opening request was, when the mount identifies requests.
+    pub(crate) identity: Option<Arc<Identity>>,
     /// The heartbeat and disconnect delays.
     pub(crate) timing: Timing,
     /// Framed or raw.
@@ -85,6 +88,7 @@ impl SessionActor {
             client: new.client,
             binding: new.binding,
             headers: new.headers,
+            identity: new.identity,
             lane: OnceLock::new(),
         });
         let actor_info = Arc::clone(&info);

@@ -26,11 +26,13 @@ impl<T: PartialEq> Bound<T> {
     }
 }
 
-/// The client address and the `JSESSIONID` cookie value a session is bound to.
+/// The client address, the `JSESSIONID` cookie value and the identity's user name a
+/// session is bound to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Binding {
     client: Bound<IpAddr>,
     cookie: Bound<String>,
+    user: Bound<String>,
 }
 
 impl Binding {
@@ -58,12 +60,29 @@ impl Binding {
             } else {
                 Bound::Unchecked
             },
+            user: Bound::Unchecked,
         }
     }
 
-    /// Whether a request from `client` carrying `cookie` may use the session.
-    pub(crate) fn admits(&self, client: Option<IpAddr>, cookie: impl FnOnce() -> String) -> bool {
-        self.client.admits(|| client) && self.cookie.admits(|| Some(cookie()))
+    /// The same binding, also to the opening request's user (`None`: nobody), whatever the
+    /// policy: a mount that identifies requests admits only the same user to a session.
+    #[must_use]
+    pub(crate) fn with_user(mut self, user: Option<String>) -> Self {
+        self.user = Bound::Equal(user);
+        self
+    }
+
+    /// Whether a request from `client` carrying `cookie`, of user `user` (asked only when
+    /// bound to one), may use the session.
+    pub(crate) fn admits(
+        &self,
+        client: Option<IpAddr>,
+        cookie: impl FnOnce() -> String,
+        user: impl FnOnce() -> Option<String>,
+    ) -> bool {
+        self.client.admits(|| client)
+            && self.cookie.admits(|| Some(cookie()))
+            && self.user.admits(user)
     }
 }
 
@@ -77,26 +96,41 @@ mod tests {
     #[test]
     fn off_admits_anyone() {
         let b = Binding::new(SessionBinding::Off, A, || "x".into());
-        assert!(b.admits(B, || "y".into()));
+        assert!(b.admits(B, || "y".into(), || None));
     }
 
     #[test]
     fn the_address_binding_admits_only_the_opening_address() {
         let b = Binding::new(SessionBinding::ClientAddress, A, || "x".into());
-        assert!(b.admits(A, || "other".into()));
-        assert!(!b.admits(B, || "x".into()));
-        assert!(!b.admits(None, || "x".into()));
+        assert!(b.admits(A, || "other".into(), || None));
+        assert!(!b.admits(B, || "x".into(), || None));
+        assert!(!b.admits(None, || "x".into(), || None));
         let unknown = Binding::new(SessionBinding::ClientAddress, None, String::new);
-        assert!(unknown.admits(None, String::new) && !unknown.admits(A, String::new));
+        assert!(
+            unknown.admits(None, String::new, || None) && !unknown.admits(A, String::new, || None)
+        );
+    }
+
+    #[test]
+    fn a_user_binding_admits_only_the_opening_user() {
+        let b = Binding::new(SessionBinding::Off, A, String::new).with_user(Some("alice".into()));
+        assert!(b.admits(B, String::new, || Some("alice".into())));
+        assert!(!b.admits(A, String::new, || Some("bob".into())));
+        assert!(!b.admits(A, String::new, || None));
+        let nobody = Binding::new(SessionBinding::Off, A, String::new).with_user(None);
+        assert!(nobody.admits(A, String::new, || None));
+        assert!(!nobody.admits(A, String::new, || Some("alice".into())));
     }
 
     #[test]
     fn the_cookie_binding_admits_only_the_opening_cookie() {
         let b = Binding::new(SessionBinding::Cookie, A, || "abc".into());
-        assert!(b.admits(B, || "abc".into()));
-        assert!(!b.admits(A, || "abd".into()));
+        assert!(b.admits(B, || "abc".into(), || None));
+        assert!(!b.admits(A, || "abd".into(), || None));
         let both = Binding::new(SessionBinding::ClientAddressAndCookie, A, || "abc".into());
-        assert!(both.admits(A, || "abc".into()));
-        assert!(!both.admits(B, || "abc".into()) && !both.admits(A, || "zzz".into()));
+        assert!(both.admits(A, || "abc".into(), || None));
+        assert!(
+            !both.admits(B, || "abc".into(), || None) && !both.admits(A, || "zzz".into(), || None)
+        );
     }
 }

@@ -14,6 +14,7 @@ use super::binding::Binding;
 use super::headers::RequestHeaders;
 use super::receiver::{Lane, Receiver, pipe};
 use super::state::{CloseCause, Mode, frame_of, outbox_admits};
+use crate::identity::Identity;
 use crate::metrics::MountMetrics;
 use crate::protocol::{CloseReason, Framing, Message, TransportKind};
 
@@ -28,6 +29,7 @@ pub(super) struct Info {
     pub(super) client: Option<IpAddr>,
     pub(super) binding: Binding,
     pub(super) headers: RequestHeaders,
+    pub(super) identity: Option<Arc<Identity>>,
     /// Set once a WebSocket session is open: its sends skip the actor.
     pub(super) lane: OnceLock<SendLane>,
 }
@@ -110,6 +112,13 @@ impl SessionHandle {
     /// ones: see [`RequestHeaders`]).
     pub fn headers(&self) -> &RequestHeaders {
         &self.info.headers
+    }
+
+    /// Who the opening request was, when the mount identifies requests
+    /// ([`SockJs::identified`](crate::SockJs::identified)); every later request of the
+    /// session was the same user.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.info.identity.as_deref()
     }
 
     /// Sends a text message. Returns false if the session is gone.

@@ -68,6 +68,12 @@ pub enum AuthError {
     /// No credentials, and anonymous connections are not allowed.
     #[error("login required")]
     LoginRequired,
+    /// CONNECT of a cookie-identified session without the CSRF token header.
+    #[error("missing CSRF token: CONNECT must carry the X-CSRF-TOKEN header")]
+    CsrfMissing,
+    /// CONNECT of a cookie-identified session with a token that is not the login's.
+    #[error("invalid CSRF token")]
+    CsrfInvalid,
 }
 
 /// Turns credentials into a principal.

@@ -6,11 +6,15 @@
 //! Owns: the shared parts and their construction. Must not: know about connections or
 //! transports (they depend on it, never the other way).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::identity::Identify;
 
 use super::app::Router;
 use super::auth::{Authenticator, Authorizer};
 use super::broker::{Broker, BrokerLimits};
+use super::intercept::Hooks;
 use super::config::StompConfig;
 use super::relay::Relay;
 
@@ -22,6 +26,12 @@ pub(crate) struct Shared {
     pub(crate) router: Router,
     pub(crate) authenticator: Box<dyn Authenticator>,
     pub(crate) authorizer: Box<dyn Authorizer>,
+    /// Who a SockJS session's opening request was, when the application says how
+    /// ([`StompBuilder::identify`](super::StompBuilder::identify)).
+    pub(crate) identify: Option<Arc<dyn Identify>>,
+    /// Interceptors and event listeners ([`StompBuilder::interceptor`](super::StompBuilder::interceptor),
+    /// [`StompBuilder::on_event`](super::StompBuilder::on_event)).
+    pub(crate) hooks: Arc<Hooks>,
     next_serial: AtomicU64,
 }
 
@@ -47,6 +57,8 @@ impl Shared {
             router,
             authenticator,
             authorizer,
+            identify: None,
+            hooks: Arc::default(),
             next_serial: AtomicU64::new(1),
         }
     }

@@ -12,6 +12,7 @@
 //! [`Connection`]. Must not: block, run a timer or task of its own, or outlive the session
 //! (the connection leaves the broker on close and on drop).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::connection::{Connection, Flow};
@@ -39,7 +40,11 @@ impl Stomp {
             config.websocket_protocols = WEBSOCKET_PROTOCOLS.map(str::to_owned).to_vec();
         }
         let stomp = self.clone();
-        SockJs::new(config, move || StompSession::new(stomp.clone()))
+        let factory = move || StompSession::new(stomp.clone());
+        match &self.0.identify {
+            Some(identify) => SockJs::identified(config, factory, Arc::clone(identify)),
+            None => SockJs::new(config, factory),
+        }
     }
 }
 
@@ -99,7 +104,11 @@ impl StompSession {
 impl Handler for StompSession {
     fn on_open(&mut self, session: &SessionHandle) {
         let outlet = std::sync::Arc::new(SessionOutlet(session.clone()));
-        let connection = self.stomp.connection(outlet, session.peer_addr(), now());
+        let identity = session.identity().cloned().map(std::sync::Arc::new);
+        let connection = self
+            .stomp
+            .connection(outlet, session.peer_addr(), now())
+            .identified(identity);
         self.connection = Some(connection);
     }
 

@@ -45,6 +45,22 @@ pub enum TransportError {
     /// The request body could not be read.
     #[error("Could not read the request body.")]
     Body,
+    /// The mount's identity check refused the request's credentials (or found none where
+    /// they are required).
+    #[error("Authentication required.")]
+    Unauthorized,
+    /// The mount's identity check knows the user and refuses it here.
+    #[error("Forbidden.")]
+    Forbidden,
+}
+
+impl From<crate::identity::Refusal> for TransportError {
+    fn from(refusal: crate::identity::Refusal) -> Self {
+        match refusal {
+            crate::identity::Refusal::Unauthorized => TransportError::Unauthorized,
+            crate::identity::Refusal::Forbidden => TransportError::Forbidden,
+        }
+    }
 }
 
 impl TransportError {
@@ -58,7 +74,8 @@ impl TransportError {
             | TransportError::CallbackRequired
             | TransportError::InvalidCallback => StatusCode::INTERNAL_SERVER_ERROR,
             TransportError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            TransportError::OriginNotAllowed => StatusCode::FORBIDDEN,
+            TransportError::OriginNotAllowed | TransportError::Forbidden => StatusCode::FORBIDDEN,
+            TransportError::Unauthorized => StatusCode::UNAUTHORIZED,
             TransportError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             TransportError::NotWebSocket
             | TransportError::ConnectionNotUpgrade
@@ -82,6 +99,12 @@ impl TransportError {
             TransportError::MethodNotAllowed(allow) => builder
                 .insert_header((header::ALLOW, HeaderValue::from_static(allow)))
                 .finish(),
+            // RFC 9110 section 15.5.2: a 401 names a scheme. Bearer, not Basic: a Basic
+            // challenge makes browsers prompt for a password on an XHR.
+            TransportError::Unauthorized => builder
+                .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")))
+                .insert_header((header::CONTENT_TYPE, super::http::TEXT_PLAIN))
+                .body(TransportError::Unauthorized.to_string()),
             other => builder
                 .insert_header((header::CONTENT_TYPE, super::http::TEXT_PLAIN))
                 .body(other.to_string()),

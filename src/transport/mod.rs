@@ -20,12 +20,13 @@ use std::sync::Arc;
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 
 pub use error::TransportError;
 
 use crate::config::{Config, ConfigError};
+use crate::identity::{Identify, Identity};
 use crate::metrics::{self, Limit, MountMetrics};
 use crate::protocol::{CloseReason, Route, TransportKind, pages as page, route};
 use crate::session::HandlerFactory;
@@ -34,6 +35,10 @@ use crate::session::{
     self, Binding, CloseCause, Mode, NewSession, Receiver, Registry, RequestHeaders, SessionHandle,
     Timing,
 };
+
+/// A request's identity, once asked (kept in the request's extensions).
+#[derive(Clone)]
+struct Asked(Option<Arc<Identity>>);
 
 /// One SockJS service at a prefix: its config, its sessions and its handler factory.
 /// Cheap to clone; add it to an `App` with `.service(sockjs.clone())` in the server factory.
@@ -45,6 +50,7 @@ struct Mount {
     prefix: Arc<str>,
     registry: Arc<Registry>,
     factory: Box<dyn HandlerFactory>,
+    identify: Option<Arc<dyn Identify>>,
     iframe: Bytes,
     iframe_etag: String,
     metrics: MountMetrics,
@@ -53,6 +59,28 @@ struct Mount {
 impl SockJs {
     /// A mount with `config`, making a handler per session with `factory`.
     pub fn new(config: Config, factory: impl HandlerFactory) -> Result<Self, ConfigError> {
+        Self::with_identify(config, factory, None)
+    }
+
+    /// A mount whose sessions know who opened them: `identify` is asked on every request of
+    /// a session (see [`crate::identity`]). Its answer for the opening request is the
+    /// session's [`SessionHandle::identity`]; a refusal is answered 401 or 403 (WebSocket
+    /// handshakes too); a later request that is another user, or nobody, gets 404. The
+    /// mount also serves `{prefix}/csrf`, the CSRF token of a cookie login, to same-origin
+    /// pages.
+    pub fn identified(
+        config: Config,
+        factory: impl HandlerFactory,
+        identify: Arc<dyn Identify>,
+    ) -> Result<Self, ConfigError> {
+        Self::with_identify(config, factory, Some(identify))
+    }
+
+    fn with_identify(
+        config: Config,
+        factory: impl HandlerFactory,
+        identify: Option<Arc<dyn Identify>>,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         let iframe = Bytes::from(page::iframe_page(&config.sockjs_url));
         let iframe_etag = page::etag(&iframe);
@@ -62,6 +90,7 @@ impl SockJs {
             config,
             registry: Arc::new(Registry::default()),
             factory: Box::new(factory),
+            identify,
             iframe,
             iframe_etag,
         })))
@@ -123,6 +152,9 @@ impl HttpServiceFactory for SockJs {
 
 async fn dispatch(mount: SockJs, req: HttpRequest, payload: web::Payload) -> HttpResponse {
     let rest = req.path().get(mount.0.prefix.len()..).unwrap_or_default();
+    if rest == CSRF_PATH && mount.0.identify.is_some() {
+        return csrf_route(&mount, &req);
+    }
     let route = route::parse(rest);
     let is_session = matches!(route, Route::Session { .. });
     let outcome = match route {
@@ -154,6 +186,38 @@ async fn dispatch(mount: SockJs, req: HttpRequest, payload: web::Payload) -> Htt
     })
 }
 
+/// Where a mount that identifies requests serves the CSRF token of a cookie login (beside
+/// `/info`; not a SockJS URL, which has three segments).
+const CSRF_PATH: &str = "/csrf";
+
+/// The CSRF token of the request's cookie login, as Spring Security's `CsrfToken` JSON
+/// (`headerName`, `parameterName`, `token`), to same-origin pages only: no CORS headers, so
+/// another origin's script cannot read it, and `no-store` so no cache keeps it. 401 for
+/// nobody, 404 for an identity that has no token (not a cookie login).
+fn csrf_route(mount: &SockJs, req: &HttpRequest) -> HttpResponse {
+    let answer = only(req, &[Method::GET], "GET")
+        .and_then(|()| mount.identity(req))
+        .and_then(|identity| identity.ok_or(TransportError::Unauthorized))
+        .and_then(|identity| identity.csrf_token.clone().ok_or(TransportError::NotFound));
+    match answer {
+        Ok(token) => {
+            let body = serde_json::json!({
+                "headerName": crate::identity::CSRF_HEADER,
+                "parameterName": crate::identity::CSRF_PARAMETER,
+                "token": token,
+            });
+            HttpResponse::Ok()
+                .insert_header((
+                    actix_web::http::header::CACHE_CONTROL,
+                    "no-store, no-cache, must-revalidate, max-age=0",
+                ))
+                .content_type("application/json; charset=UTF-8")
+                .body(body.to_string())
+        }
+        Err(e) => e.response(|_| {}),
+    }
+}
+
 fn raw_websocket_route(
     mount: &SockJs,
     req: &HttpRequest,
@@ -164,6 +228,7 @@ fn raw_websocket_route(
         return Err(TransportError::NotFound);
     }
     http::check_origin(req, &mount.0.config)?;
+    mount.identity(req)?;
     websocket::raw(mount, req, payload)
 }
 
@@ -190,6 +255,7 @@ async fn session_route(
     if *req.method() == Method::OPTIONS {
         return Ok(xhr::options(req, config));
     }
+    mount.identity(req)?;
     match transport {
         WebSocket => websocket::sockjs(mount, req, payload, session),
         XhrPolling => xhr::poll(mount, req, session).await,
@@ -219,19 +285,46 @@ impl SockJs {
         }
     }
 
+    /// Who `req` is, asked of the mount's [`Identify`] once per request (`Ok(None)` for a
+    /// mount without one).
+    fn identity(&self, req: &HttpRequest) -> Result<Option<Arc<Identity>>, TransportError> {
+        let Some(identify) = &self.0.identify else {
+            return Ok(None);
+        };
+        if let Some(Asked(known)) = req.extensions().get::<Asked>() {
+            return Ok(known.clone());
+        }
+        let identity = identify
+            .identify(req)
+            .inspect_err(|e| log::debug!("{} {}: identity refused: {e}", req.method(), req.path()))?
+            .map(Arc::new);
+        req.extensions_mut().insert(Asked(identity.clone()));
+        Ok(identity)
+    }
+
+    /// The name of the user `req` is (`None`: nobody, or refused).
+    fn user(&self, req: &HttpRequest) -> Option<String> {
+        self.identity(req).ok().flatten().map(|i| i.name.clone())
+    }
+
     /// What later requests must match to use a session this request (from `client`) opens.
     fn binding(&self, req: &HttpRequest, client: Option<IpAddr>) -> Binding {
-        Binding::new(self.0.config.session_binding, client, || {
+        let binding = Binding::new(self.0.config.session_binding, client, || {
             http::jsessionid_value(req)
-        })
+        });
+        match self.0.identify {
+            Some(_) => binding.with_user(self.user(req)),
+            None => binding,
+        }
     }
 
     /// Whether `req`, from `client`, may use `session` (see `Config::session_binding`);
     /// refusals are logged.
     fn admits(&self, session: &SessionHandle, req: &HttpRequest, client: Option<IpAddr>) -> bool {
-        let ok = session
-            .binding()
-            .admits(client, || http::jsessionid_value(req));
+        let ok =
+            session
+                .binding()
+                .admits(client, || http::jsessionid_value(req), || self.user(req));
         if !ok {
             self.0.metrics.rejected(Limit::Binding);
             log::warn!(
@@ -270,6 +363,7 @@ impl SockJs {
             peer: req.peer_addr(),
             client,
             headers: RequestHeaders::copy_from(req.headers()),
+            identity: self.identity(req).ok().flatten(),
             timing: Timing {
                 heartbeat: config.heartbeat_delay,
                 disconnect: config.disconnect_delay,
