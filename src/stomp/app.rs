@@ -183,31 +183,38 @@ pub type AppHandler =
     Box<dyn Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<(), AppError> + Send + Sync>;
 
 /// Application handlers by destination pattern; the first registered match wins.
-#[derive(Default)]
 pub struct Router {
+    separator: char,
     routes: Vec<(Pattern, AppHandler)>,
 }
 
 impl std::fmt::Debug for Router {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Router")
+            .field("separator", &self.separator)
             .field("routes", &self.routes.len())
             .finish()
     }
 }
 
 impl Router {
-    /// No routes.
-    pub fn new() -> Self {
-        Self::default()
+    /// No routes; patterns and destinations will be split on `separator` (`/` or `.`,
+    /// [`StompConfig::path_separator`](super::StompConfig::path_separator)).
+    pub fn new(separator: char) -> Self {
+        Router {
+            separator,
+            routes: Vec::new(),
+        }
     }
 
-    /// Registers `handler` for `pattern`, relative to the prefix (`/chat/{room}`).
+    /// Registers `handler` for `pattern`, relative to the prefix (`/chat/{room}`, or
+    /// `chat.{room}` with separator `.`).
     pub fn route<F>(&mut self, pattern: &str, handler: F)
     where
         F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<(), AppError> + Send + Sync + 'static,
     {
-        self.routes.push((Pattern::new(pattern), Box::new(handler)));
+        let pattern = Pattern::new(pattern, self.separator);
+        self.routes.push((pattern, Box::new(handler)));
     }
 
     /// Runs the handler for `path`; `None` if no pattern matches.

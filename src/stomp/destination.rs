@@ -86,10 +86,14 @@ fn scoped(path: &str) -> bool {
         .any(|p| path.strip_prefix(p).is_some_and(|name| !name.is_empty()))
 }
 
-/// A handler's destination pattern, relative to the application prefix: literal segments,
-/// `{name}` capturing one segment, and a final `**` matching the rest.
+/// A handler's destination pattern, relative to the application prefix, split on the
+/// service's path separator (`/`, or `.` as Spring's `AntPathMatcher(".")`): literal
+/// segments, `{name}` capturing one non-empty segment, `*` matching one non-empty segment
+/// without capturing, and `**` matching zero or more segments. Wildcards are whole segments
+/// only (`a*` is literal); a leading `/` is ignored, in the pattern and in the path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
+    separator: char,
     segments: Vec<Segment>,
 }
 
@@ -97,96 +101,157 @@ pub struct Pattern {
 enum Segment {
     Literal(String),
     Capture(String),
+    Any,
     Rest,
+}
+
+impl Segment {
+    /// Whether this one-segment part of a pattern takes `part` (a capture is recorded).
+    fn takes(&self, part: &str, captures: &mut Captures) -> bool {
+        match self {
+            Segment::Literal(text) => text == part,
+            Segment::Capture(name) if !part.is_empty() => {
+                captures.push((name.clone(), part.to_owned()));
+                true
+            }
+            Segment::Any => !part.is_empty(),
+            Segment::Capture(_) | Segment::Rest => false,
+        }
+    }
 }
 
 /// Variables a pattern captured, in pattern order.
 pub type Captures = Vec<(String, String)>;
 
 impl Pattern {
-    /// Parses `/chat/{room}` or `/echo/**`.
-    pub fn new(pattern: &str) -> Self {
+    /// Parses `/chat/{room}`, `/echo/**` (separator `/`) or `chat.{room}` (separator `.`).
+    pub fn new(pattern: &str, separator: char) -> Self {
         let segments = pattern
             .trim_start_matches('/')
-            .split('/')
+            .split(separator)
             .map(|s| match s {
                 "**" => Segment::Rest,
+                "*" => Segment::Any,
                 _ if s.starts_with('{') && s.ends_with('}') && s.len() > 2 => {
                     Segment::Capture(s.get(1..s.len() - 1).unwrap_or_default().to_owned())
                 }
                 _ => Segment::Literal(s.to_owned()),
             })
             .collect();
-        Pattern { segments }
+        Pattern {
+            separator,
+            segments,
+        }
     }
 
-    /// The captures if `path` (relative to the prefix, starting with `/`) matches.
+    /// The captures if `path` (relative to the prefix, starting with `/`) matches. Glob
+    /// matching that backtracks only to the last `**` seen: at most segments x parts steps.
     pub fn matches(&self, path: &str) -> Option<Captures> {
-        let mut parts = path.trim_start_matches('/').split('/');
+        let parts: Vec<&str> = path.trim_start_matches('/').split(self.separator).collect();
+        let (mut s, mut p) = (0, 0);
         let mut captures = Vec::new();
-        for segment in &self.segments {
-            match segment {
-                Segment::Rest => return Some(captures),
-                Segment::Literal(text) => (parts.next()? == text).then_some(())?,
-                Segment::Capture(name) => {
-                    let value = parts.next().filter(|v| !v.is_empty())?;
-                    captures.push((name.clone(), value.to_owned()));
+        // The last `**`: the segment after it, the part it would take next, captures before.
+        let mut rest: Option<(usize, usize, usize)> = None;
+        while let Some(part) = parts.get(p) {
+            match self.segments.get(s) {
+                Some(Segment::Rest) => {
+                    rest = Some((s + 1, p, captures.len()));
+                    s += 1;
+                    continue;
                 }
+                Some(segment) if segment.takes(part, &mut captures) => {
+                    (s, p) = (s + 1, p + 1);
+                    continue;
+                }
+                _ => {}
             }
+            let (after, taken, mark) = rest?;
+            captures.truncate(mark);
+            rest = Some((after, taken + 1, mark));
+            (s, p) = (after, taken + 1);
         }
-        parts.next().is_none().then_some(captures)
+        let tail = self.segments.get(s..).unwrap_or_default();
+        tail.iter().all(|t| *t == Segment::Rest).then_some(captures)
+    }
+}
+
+/// The separator of words in a `/topic/` name: RabbitMQ's topic exchange routing keys.
+pub const TOPIC_WORD_SEPARATOR: char = '.';
+/// A topic subscription word matching exactly one word (RabbitMQ topic exchange).
+pub const ONE_WORD: &str = "*";
+/// A topic subscription word matching zero or more words (RabbitMQ topic exchange).
+pub const ANY_WORDS: &str = "#";
+
+/// The words of a topic name; the empty name has none (as RabbitMQ's `split_topic_key`).
+fn words(name: &str) -> impl Iterator<Item = &str> {
+    (!name.is_empty())
+        .then(|| name.split(TOPIC_WORD_SEPARATOR))
+        .into_iter()
+        .flatten()
+}
+
+/// The routing pattern of a wildcard topic subscription: for `/topic/a.*.c` or `/topic/a.#`,
+/// the name after `/topic/`; `None` for other destinations and for names without a word
+/// that is exactly `*` or `#` (those match only themselves).
+pub fn topic_wildcard(destination: &str) -> Option<&str> {
+    let name = destination.strip_prefix(TOPIC_PREFIX)?;
+    words(name)
+        .any(|w| w == ONE_WORD || w == ANY_WORDS)
+        .then_some(name)
+}
+
+/// Whether topic `name` (a routing key, after `/topic/`) matches subscription `pattern`
+/// under RabbitMQ's topic exchange rules: words are separated by `.`, a word `*` matches
+/// exactly one word, a word `#` matches zero or more words, any other word (`a*` included)
+/// only itself. Backtracks only to the last `#`: at most words x pattern words steps.
+pub fn topic_matches(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<&str> = words(pattern).collect();
+    let (mut s, mut p) = (0, 0);
+    // The last `#`: the pattern word after it and the name word it would take next.
+    let mut any: Option<(usize, usize)> = None;
+    let name: Vec<&str> = words(name).collect();
+    while let Some(word) = name.get(p) {
+        match pattern.get(s) {
+            Some(&ANY_WORDS) => {
+                any = Some((s + 1, p));
+                s += 1;
+                continue;
+            }
+            Some(&w) if w == ONE_WORD || w == *word => {
+                (s, p) = (s + 1, p + 1);
+                continue;
+            }
+            _ => {}
+        }
+        let Some((after, taken)) = any else {
+            return false;
+        };
+        any = Some((after, taken + 1));
+        (s, p) = (after, taken + 1);
+    }
+    pattern
+        .get(s..)
+        .unwrap_or_default()
+        .iter()
+        .all(|w| *w == ANY_WORDS)
+}
+
+/// Whether a subscription to `subscription` receives a message published to `destination`:
+/// the same destination, or a `/topic/` wildcard pattern matching a `/topic/` destination
+/// (whose own `*` and `#` are literal words).
+pub fn reaches(subscription: &str, destination: &str) -> bool {
+    if subscription == destination {
+        return true;
+    }
+    match (
+        topic_wildcard(subscription),
+        destination.strip_prefix(TOPIC_PREFIX),
+    ) {
+        (Some(pattern), Some(name)) => topic_matches(pattern, name),
+        _ => false,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn destinations_are_classified_by_prefix() {
-        assert_eq!(classify("/topic/a", "/app"), Ok(Target::Topic("/topic/a")));
-        assert_eq!(
-            classify("/queue/a/b", "/app"),
-            Ok(Target::Queue("/queue/a/b"))
-        );
-        assert_eq!(classify("/app/chat", "/app"), Ok(Target::App("/chat")));
-        assert_eq!(
-            classify("/user/queue/x", "/app"),
-            Ok(Target::Own("/queue/x"))
-        );
-        assert_eq!(
-            classify("/user/alice/queue/x", "/app"),
-            Ok(Target::User("alice", "/queue/x"))
-        );
-    }
-
-    #[test]
-    fn unknown_and_empty_destinations_are_refused() {
-        for d in [
-            "/other/x",
-            "/topic/",
-            "/queue/",
-            "/user/alice",
-            "/user//queue/x",
-            "/apple",
-            "/app/",
-            "",
-        ] {
-            assert!(classify(d, "/app").is_err(), "{d}");
-        }
-    }
-
-    #[test]
-    fn patterns_capture_segments_and_rest() {
-        let p = Pattern::new("/chat/{room}");
-        assert_eq!(
-            p.matches("/chat/lobby"),
-            Some(vec![("room".to_owned(), "lobby".to_owned())])
-        );
-        assert_eq!(p.matches("/chat/lobby/x"), None);
-        assert_eq!(p.matches("/chat/"), None);
-        assert_eq!(Pattern::new("/echo/**").matches("/echo/a/b"), Some(vec![]));
-        assert_eq!(Pattern::new("/ping").matches("/ping"), Some(vec![]));
-        assert_eq!(Pattern::new("/ping").matches("/pong"), None);
-    }
-}
+#[path = "destination_tests.rs"]
+mod tests;

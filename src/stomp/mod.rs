@@ -108,7 +108,10 @@ pub struct StompBuilder {
 
 impl StompBuilder {
     /// Registers an application handler for `pattern`, relative to the application prefix
-    /// (`/chat/{room}` serves SENDs to `/app/chat/lobby`).
+    /// (`/chat/{room}` serves SENDs to `/app/chat/lobby`). The pattern is split on the
+    /// config's [`path_separator`](StompConfig::path_separator): with `.`, `chat.{room}`
+    /// (or `/chat.{room}`) serves `/app/chat.lobby`. `{name}` captures one segment, `*`
+    /// matches one, `**` any number (Spring's `AntPathMatcher`, whole segments only).
     #[must_use]
     pub fn route<F>(mut self, pattern: &str, handler: F) -> Self
     where
@@ -152,8 +155,8 @@ impl Stomp {
     /// A builder starting from `config`.
     pub fn builder(config: StompConfig) -> StompBuilder {
         StompBuilder {
+            router: Router::new(config.path_separator),
             config,
-            router: Router::new(),
             authenticator: Box::new(Users::new()),
             authorizer: Box::new(AllowAll),
         }
