@@ -1,6 +1,7 @@
-//! The in-memory broker: `/topic/` fan-out, `/queue/` competing consumers (held while no
-//! subscriber is ready, up to a bound), per-session user destinations, and acknowledgement
-//! with redelivery of unacked queue messages on NACK, UNSUBSCRIBE or disconnect.
+//! The in-memory broker: `/topic/` fan-out (with RabbitMQ's `*` and `#` topic wildcards),
+//! `/queue/` competing consumers (held while no subscriber is ready, up to a bound),
+//! per-session user destinations, and acknowledgement with redelivery of unacked queue
+//! messages on NACK, UNSUBSCRIBE or disconnect.
 //!
 //! Owns: subscriptions, queue backlogs and unacked messages of every connection of a
 //! service. One `parking_lot` mutex guards the maps; each operation holds it only to update
@@ -55,10 +56,13 @@ pub enum Key {
     Queue(String),
 }
 
+/// How a session's own user destination key starts (no client destination can: NUL).
+const OWN_KEY: &str = "\u{0}user:";
+
 impl Key {
     /// The key of session `serial`'s own user destination `path` (`/queue/x`).
     pub fn own(serial: u64, path: &str) -> Key {
-        Key::Topic(format!("\u{0}user:{serial}:{path}"))
+        Key::Topic(format!("{OWN_KEY}{serial}:{path}"))
     }
 }
 
@@ -89,7 +93,13 @@ struct Queue {
 struct State {
     members: HashMap<u64, Member>,
     users: HashMap<String, HashSet<u64>>,
+    /// Exact topic subscriptions by destination: a hash lookup per publish.
     topics: HashMap<String, Vec<SubKey>>,
+    /// Wildcard topic subscriptions (`/topic/a.*`, `/topic/a.#`) by destination. Every topic
+    /// publish matches each distinct pattern here against its name, so it costs
+    /// O(distinct patterns x words) under the lock: fine for the tens of patterns an
+    /// application uses, a trie would be the next step for thousands.
+    wildcards: HashMap<String, Vec<SubKey>>,
     queues: HashMap<String, Queue>,
 }
 
@@ -209,7 +219,7 @@ impl Broker {
             crate::metrics::global().stomp_subscriptions(1);
             let entry = (serial, id.to_owned());
             match key {
-                Key::Topic(name) => state.topics.entry(name).or_default().push(entry),
+                Key::Topic(name) => state.topic_map(&name).entry(name).or_default().push(entry),
                 Key::Queue(name) => {
                     state
                         .queues
@@ -252,7 +262,7 @@ impl Broker {
             let mut state = self.state.lock();
             match key {
                 Key::Topic(name) => {
-                    for (serial, id) in state.topics.get(name).into_iter().flatten() {
+                    for (serial, id) in state.topic_subscribers(name) {
                         if let Some((outlet, version)) = Self::outlet(&state, *serial) {
                             deliveries.push((outlet, message.wire(version, id, false)));
                         }
@@ -324,10 +334,11 @@ impl Broker {
         crate::metrics::global().stomp_subscriptions(-1);
         match sub.key {
             Key::Topic(name) => {
-                if let Some(subs) = state.topics.get_mut(&name) {
+                let map = state.topic_map(&name);
+                if let Some(subs) = map.get_mut(&name) {
                     subs.retain(|e| *e != entry);
                     if subs.is_empty() {
-                        state.topics.remove(&name);
+                        map.remove(&name);
                     }
                 }
             }
@@ -397,6 +408,9 @@ impl Broker {
         }
     }
 }
+
+#[path = "broker_topics.rs"]
+mod topics;
 
 #[cfg(test)]
 #[path = "broker_tests.rs"]

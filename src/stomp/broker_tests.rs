@@ -188,3 +188,74 @@ fn users_map_to_their_sessions_until_they_leave() {
     b.leave(1);
     assert!(b.sessions_of("user1").is_empty());
 }
+
+#[test]
+fn wildcard_topic_subscriptions_get_each_match_once_per_subscription_with_the_published_destination()
+ {
+    let b = Broker::new(BrokerLimits {
+        max_subscriptions: 8,
+        max_queue_messages: 3,
+        max_unacked: 10,
+    });
+    let (one, two) = (member(&b, 1), member(&b, 2));
+    let t = |n: &str| Key::Topic(n.into());
+    b.subscribe(1, "star", t("/topic/chat.*"), AckMode::Auto)
+        .unwrap();
+    b.subscribe(1, "hash", t("/topic/chat.#"), AckMode::Auto)
+        .unwrap();
+    b.subscribe(2, "exact", t("/topic/chat.a"), AckMode::Auto)
+        .unwrap();
+    b.subscribe(2, "all", t("/topic/#"), AckMode::Auto).unwrap();
+    for name in [
+        "/topic/chat",
+        "/topic/chat.a",
+        "/topic/chat.a.b",
+        "/topic/other",
+    ] {
+        publish(&b, &t(name), "m");
+    }
+    let seen = |frames: Vec<Frame>| {
+        let mut seen: Vec<(String, String)> = frames
+            .iter()
+            .map(|f| {
+                let field = |h| f.get(h).unwrap_or_default().to_owned();
+                (field("subscription"), field("destination"))
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(s, d)| ((*s).to_owned(), (*d).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        seen(one.take()),
+        pairs(&[
+            ("hash", "/topic/chat"),
+            ("hash", "/topic/chat.a"),
+            ("hash", "/topic/chat.a.b"),
+            ("star", "/topic/chat.a"),
+        ])
+    );
+    assert_eq!(
+        seen(two.take()),
+        pairs(&[
+            ("all", "/topic/chat"),
+            ("all", "/topic/chat.a"),
+            ("all", "/topic/chat.a.b"),
+            ("all", "/topic/other"),
+            ("exact", "/topic/chat.a"),
+        ])
+    );
+    b.unsubscribe(1, "hash").unwrap();
+    b.leave(2);
+    publish(&b, &t("/topic/chat.*"), "literal");
+    assert_eq!(
+        seen(one.take()),
+        pairs(&[("star", "/topic/chat.*")]),
+        "a published `*` is a literal word, which `*` matches"
+    );
+    assert!(two.take().is_empty());
+}
