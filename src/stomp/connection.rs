@@ -12,6 +12,7 @@
 mod connect;
 mod local;
 mod relayed;
+mod subscriptions;
 mod transactions;
 
 use std::net::SocketAddr;
@@ -24,12 +25,16 @@ use super::auth::Principal;
 use super::command::{self, ClientCommand, Request};
 use super::decode::Decoder;
 use super::error::StompError;
+use super::events::Event;
 use super::frame::{Command, Frame, Version};
 use super::headers::{RECEIPT, RECEIPT_ID};
 use super::heartbeat::{Clock, EOL};
+use super::intercept::{Inbound, InterceptContext, Intercepted};
 use super::message::{Outlet, Wire};
 use super::relay::session::Relayed;
 use super::shared::Shared;
+use crate::identity::Identity;
+use subscriptions::Subscriptions;
 use transactions::Transactions;
 
 /// Whether the connection is still open after an input.
@@ -74,6 +79,12 @@ pub struct Connection {
     transactions: Transactions,
     /// Whether the current input relayed a frame (else the broker gets a heart-beat).
     relayed_any: bool,
+    /// The outlet's outbound interception, when an interceptor has an outbound hook.
+    intercepted: Option<Arc<Intercepted>>,
+    /// The open subscriptions' destinations, and which a subscribe route answered.
+    subscriptions: Subscriptions,
+    /// Who the HTTP request that opened the transport was, if the mount identifies them.
+    identity: Option<Arc<Identity>>,
 }
 
 impl Connection {
@@ -90,6 +101,8 @@ impl Connection {
             shared.config.max_transactions,
             shared.config.max_transaction_frames,
         );
+        let (outlet, intercepted) = shared.hooks.wrap(outlet, serial, peer);
+        let subscriptions = Subscriptions::new(shared.config.max_subscriptions);
         Connection {
             decoder: Decoder::new(shared.config.limits),
             shared,
@@ -100,7 +113,18 @@ impl Connection {
             clock: None,
             transactions,
             relayed_any: false,
+            intercepted,
+            subscriptions,
+            identity: None,
         }
+    }
+
+    /// The same connection, of the user the opening HTTP request proved (CONNECT then needs
+    /// no credentials, and a CSRF token if the identity came from a cookie).
+    #[must_use]
+    pub(crate) fn identified(mut self, identity: Option<Arc<Identity>>) -> Self {
+        self.identity = identity;
+        self
     }
 
     /// Bytes from the client, in order, in any split.
@@ -115,9 +139,16 @@ impl Connection {
         self.relayed_any = false;
         loop {
             match self.decoder.next_frame() {
-                Ok(Some(frame)) => {
+                Ok(Some(mut frame)) => {
                     crate::metrics::global().stomp_frame(frame.command.as_str());
                     let receipt = frame.get(RECEIPT).map(str::to_owned);
+                    match self.intercept(&mut frame) {
+                        Inbound::Pass => {}
+                        Inbound::Drop => continue,
+                        Inbound::Reject(text) => {
+                            return self.fail(&StompError::Rejected(text), receipt.as_deref());
+                        }
+                    }
                     if let Err(e) = self.handle(frame, now) {
                         return self.fail(&e, receipt.as_deref());
                     }
@@ -168,14 +199,29 @@ impl Connection {
         }
     }
 
-    /// The transport went away: subscriptions end, unacked queue messages are redelivered.
+    /// The transport went away: subscriptions end, unacked queue messages are redelivered,
+    /// and a connected client's listeners hear [`Event::Disconnected`] (once).
     pub fn closed(&mut self) {
-        if !matches!(self.phase, Phase::Closed) {
-            if let (Phase::Relayed { .. }, Some(relay)) = (&self.phase, &self.shared.relay) {
-                relay.leave(self.serial);
+        let principal = match std::mem::replace(&mut self.phase, Phase::Closed) {
+            Phase::Closed => return,
+            Phase::AwaitingConnect { .. } => None,
+            Phase::Connected { principal, .. } => Some(principal),
+            Phase::Relayed {
+                principal, relayed, ..
+            } => {
+                if let Some(relay) = &self.shared.relay {
+                    relay.leave(self.serial);
+                }
+                drop(relayed);
+                Some(principal)
             }
-            self.phase = Phase::Closed;
-            self.shared.broker.leave(self.serial);
+        };
+        self.shared.broker.leave(self.serial);
+        if let Some(principal) = principal {
+            let listeners = &self.shared.hooks.listeners;
+            listeners.emit(self.serial, &principal, |serial, user| {
+                Event::Disconnected { serial, user }
+            });
         }
     }
 
@@ -213,6 +259,16 @@ impl Connection {
         }
     }
 
+    /// The inbound interceptors' verdict on a client frame.
+    fn intercept(&self, frame: &mut Frame) -> Inbound {
+        let context = InterceptContext {
+            serial: self.serial,
+            principal: self.principal().ok(),
+            peer: self.peer,
+        };
+        self.shared.hooks.inbound(frame, &context)
+    }
+
     fn reply(&self, frame: Frame) {
         let version = self.version().unwrap_or(Version::V1_2);
         self.outlet.send(Wire::whole(frame.encode(version)));
@@ -233,7 +289,14 @@ impl Connection {
             (_, Phase::AwaitingConnect { .. } | Phase::Closed | Phase::Relayed { .. }) => {
                 return Err(StompError::NotConnected);
             }
-            (command, Phase::Connected { .. }) => self.apply(command)?,
+            (command, Phase::Connected { .. }) => {
+                if !self.answer(&command)? {
+                    self.admits(&command)?;
+                    let tracked = subscriptions::Change::of(&command);
+                    self.apply(command)?;
+                    self.track(tracked);
+                }
+            }
         }
         if let Some(receipt) = receipt {
             self.reply(Frame::new(Command::Receipt).header(RECEIPT_ID, receipt));

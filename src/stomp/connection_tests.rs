@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::stomp::auth::{Action, Users};
 use crate::stomp::broker::tests::Recorder;
-use crate::stomp::{Stomp, StompConfig};
+use crate::stomp::{Reply, Stomp, StompConfig};
 
 fn stomp() -> Stomp {
     Stomp::builder(StompConfig {
@@ -20,7 +20,13 @@ fn stomp() -> Stomp {
         c.reply("/queue/echo", Vec::new(), m.body.clone());
         Ok(())
     })
-    .route("/fail", |_, _| Err(crate::stomp::AppError("nope".into())))
+    .route("/fail", |_, _| {
+        Err::<(), _>(crate::stomp::AppError("nope".into()))
+    })
+    .route("/greet", |m, _| {
+        Ok(format!("hello, {}", m.text().unwrap_or_default()))
+    })
+    .subscribe_route("/snapshot", |_, _| Ok(Reply::new("snap")))
     .build()
     .unwrap()
 }
@@ -134,22 +140,81 @@ fn transactions_hold_sends_until_commit_and_drop_them_on_abort() {
 }
 
 #[test]
-fn app_handlers_reply_to_their_sender_and_errors_close() {
+fn app_handlers_reply_to_their_sender_and_errors_go_to_its_error_queue() {
     let s = stomp();
     let mut a = Client::connected(&s);
     a.send("SUBSCRIBE\nid:0\ndestination:/user/queue/echo\n\n\0");
+    a.send("SUBSCRIBE\nid:1\ndestination:/user/queue/errors\n\n\0");
     a.send("SEND\ndestination:/app/echo\n\nping\0");
     let got = a.out.take();
     assert_eq!(&got[0].body[..], b"ping");
     assert_eq!(got[0].get("destination"), Some("/user/queue/echo"));
+    let flow = a.send("SEND\ndestination:/app/nothing\nreceipt:r\n\n\0");
+    assert_eq!(flow, Flow::Open);
+    let got = a.out.take();
+    assert_eq!(got[0].get("destination"), Some("/user/queue/errors"));
+    assert!(
+        got[0]
+            .get("message")
+            .is_some_and(|m| m.contains("no handler"))
+    );
+    assert_eq!(
+        got[1].get("receipt-id"),
+        Some("r"),
+        "the frame was processed"
+    );
+    a.send("SEND\ndestination:/app/fail\n\n\0");
+    assert_eq!(&a.out.take()[0].body[..], b"application error: nope");
+}
+
+#[test]
+fn without_an_error_destination_app_errors_close_with_an_error() {
+    let s = Stomp::builder(StompConfig::default().error_destination(None))
+        .route("/fail", |_, _| {
+            Err::<(), _>(crate::stomp::AppError("nope".into()))
+        })
+        .build()
+        .unwrap();
+    let mut a = Client::connected(&s);
     assert_eq!(a.send("SEND\ndestination:/app/nothing\n\n\0"), Flow::Closed);
     let mut b = Client::connected(&s);
-    b.send("SEND\ndestination:/app/fail\n\n\0");
-    assert!(
-        b.out.take()[0]
-            .get("message")
-            .is_some_and(|m| m.contains("nope"))
-    );
+    assert_eq!(b.send("SEND\ndestination:/app/fail\n\n\0"), Flow::Closed);
+    let f = &b.out.take()[0];
+    assert_eq!(f.command, Command::Error);
+    assert!(f.get("message").is_some_and(|m| m.contains("nope")));
+}
+
+#[test]
+fn a_return_value_goes_to_topic_plus_the_path() {
+    let s = stomp();
+    let mut a = Client::connected(&s);
+    a.send("SUBSCRIBE\nid:0\ndestination:/topic/greet\n\n\0");
+    a.send("SEND\ndestination:/app/greet\n\nbob\0");
+    let got = a.out.take();
+    assert_eq!(got[0].get("destination"), Some("/topic/greet"));
+    assert_eq!(&got[0].body[..], b"hello, bob");
+}
+
+#[test]
+fn a_subscribe_route_answers_once_and_its_unsubscribe_is_a_no_op() {
+    let s = stomp();
+    let mut a = Client::connected(&s);
+    a.send("SUBSCRIBE\nid:s\ndestination:/app/snapshot\nreceipt:r\n\n\0");
+    let got = a.out.take();
+    assert_eq!(got[0].get("subscription"), Some("s"));
+    assert_eq!(got[0].get("destination"), Some("/app/snapshot"));
+    assert_eq!(&got[0].body[..], b"snap");
+    assert_eq!(got[1].get("receipt-id"), Some("r"));
+    let flow = a.send("SUBSCRIBE\nid:s\ndestination:/topic/x\n\n\0");
+    assert_eq!(flow, Flow::Closed, "the id is in use until UNSUBSCRIBE");
+    let mut b = Client::connected(&s);
+    b.send("SUBSCRIBE\nid:s\ndestination:/app/snapshot\n\n\0");
+    b.send("UNSUBSCRIBE\nid:s\nreceipt:u\n\n\0");
+    assert_eq!(b.out.take()[1].get("receipt-id"), Some("u"));
+    assert_eq!(b.send("UNSUBSCRIBE\nid:s\n\n\0"), Flow::Closed, "once");
+    let mut c = Client::connected(&s);
+    let flow = c.send("SUBSCRIBE\nid:0\ndestination:/app/echo\n\n\0");
+    assert_eq!(flow, Flow::Closed, "no subscribe route: refused as before");
 }
 
 #[test]
@@ -257,4 +322,90 @@ proptest::proptest! {
         }
         c.conn.closed();
     }
+}
+
+#[test]
+fn events_come_in_order_and_disconnected_once_whatever_ends_the_connection() {
+    use crate::stomp::Event;
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let s = Stomp::builder(StompConfig::default())
+        .on_event(move |e| log.lock().push(e.clone()))
+        .build()
+        .unwrap();
+    let mut never = Client::new(&s);
+    never.conn.closed();
+    let mut a = Client::connected(&s);
+    a.send("SUBSCRIBE\nid:1\ndestination:/topic/a\n\n\0");
+    a.send("UNSUBSCRIBE\nid:1\n\n\0");
+    a.send("SUBSCRIBE\nid:2\ndestination:/topic/b\n\n\0");
+    a.send("BOGUS\n\n\0");
+    a.conn.closed();
+    let kinds: Vec<String> = seen
+        .lock()
+        .iter()
+        .map(|e| match e {
+            Event::Connected { .. } => "connected".to_owned(),
+            Event::Subscribed {
+                id, destination, ..
+            } => format!("sub {id} {destination}"),
+            Event::Unsubscribed {
+                id, destination, ..
+            } => format!("unsub {id} {destination}"),
+            Event::Disconnected { .. } => "disconnected".to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "connected",
+            "sub 1 /topic/a",
+            "unsub 1 /topic/a",
+            "sub 2 /topic/b",
+            "disconnected"
+        ]
+    );
+}
+
+#[test]
+fn inbound_interceptors_rewrite_drop_or_reject_in_order() {
+    use crate::stomp::{Inbound, InterceptContext, Interceptor};
+    struct Rules;
+    impl Interceptor for Rules {
+        fn inbound(&self, frame: &mut Frame, cx: &InterceptContext<'_>) -> Inbound {
+            match frame.get("do") {
+                Some("drop") => Inbound::Drop,
+                Some("reject") => Inbound::Reject("go away".into()),
+                _ if frame.command == Command::Send => {
+                    let user = cx.principal.map(|p| p.name.clone()).unwrap_or_default();
+                    frame.headers.push(("by".into(), user));
+                    Inbound::Pass
+                }
+                _ => Inbound::Pass,
+            }
+        }
+    }
+    let s = Stomp::builder(StompConfig::default())
+        .interceptor(Rules)
+        .build()
+        .unwrap();
+    let mut a = Client::connected(&s);
+    a.send("SUBSCRIBE\nid:0\ndestination:/topic/t\n\n\0");
+    a.send("SEND\ndestination:/topic/t\ndo:drop\nreceipt:r0\n\nx\0");
+    a.send("SEND\ndestination:/topic/t\nreceipt:r1\n\ny\0");
+    let got = a.out.take();
+    assert_eq!(got.len(), 2, "the dropped SEND left no trace: {got:?}");
+    assert!(
+        got[0]
+            .get("by")
+            .is_some_and(|b| b.starts_with("anonymous-"))
+    );
+    assert_eq!(got[1].get("receipt-id"), Some("r1"));
+    let flow = a.send("SEND\ndestination:/topic/t\ndo:reject\nreceipt:r2\n\n\0");
+    assert_eq!(flow, Flow::Closed);
+    let f = &a.out.take()[0];
+    assert_eq!(
+        (f.command, f.get("message"), f.get("receipt-id")),
+        (Command::Error, Some("go away"), Some("r2"))
+    );
 }

@@ -1,6 +1,9 @@
 //! The STOMP layer's error: every reason a connection ends with an ERROR frame, and the one
 //! table turning it into that frame (1.2 "ERROR": a `message` header, the offending frame's
-//! `receipt-id`, a plain-text body; the server then closes the connection).
+//! `receipt-id`, a plain-text body; the server then closes the connection). An `/app`
+//! handler's error ([`StompError::App`], [`StompError::NoHandler`]) is the exception when
+//! `StompConfig::error_destination` is set: the same `message` and body then go as a MESSAGE
+//! to the sender's own error queue, and the connection stays open.
 //!
 //! Owns: [`StompError`] and its ERROR frame. Must not: send the frame or close anything (the
 //! connection and the transports do), or put a line break in the `message` header.
@@ -78,14 +81,17 @@ pub enum StompError {
     /// The client stopped heart-beating.
     #[error("heart-beat timed out")]
     HeartBeatTimeout,
+    /// An inbound [`Interceptor`](super::Interceptor) rejected a frame, with this text.
+    #[error("{0}")]
+    Rejected(String),
 }
 
 impl StompError {
     /// A short `message` header: the first words of the error, never a newline.
-    fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         match self {
             StompError::Frame(_) => "malformed frame".to_owned(),
-            other => other.to_string(),
+            other => other.to_string().replace(['\r', '\n'], " "),
         }
     }
 

@@ -14,8 +14,8 @@ use crate::identity::Identify;
 use super::app::Router;
 use super::auth::{Authenticator, Authorizer};
 use super::broker::{Broker, BrokerLimits};
-use super::intercept::Hooks;
 use super::config::StompConfig;
+use super::intercept::Hooks;
 use super::relay::Relay;
 
 /// What every connection of a service shares.

@@ -10,9 +10,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Connection, Phase};
+use crate::identity::{CSRF_HEADER, Identity, constant_time_eq};
 use crate::stomp::auth::{AuthError, Credentials, Principal};
 use crate::stomp::command::Connect;
+use crate::stomp::config::CsrfPolicy;
 use crate::stomp::error::StompError;
+use crate::stomp::events::Event;
 use crate::stomp::frame::{Command, Frame, Version};
 use crate::stomp::headers::{HEART_BEAT, SERVER, SESSION, USER_NAME, VERSION};
 use crate::stomp::heartbeat::{self, Clock};
@@ -30,6 +33,9 @@ impl Connection {
             .ok_or(StompError::Version)?;
         let principal = self.authenticate(&connect)?;
         self.decoder.set_version(version);
+        if let Some(intercepted) = &self.intercepted {
+            intercepted.connected(&principal, version);
+        }
         if let Some(relay) = &self.shared.relay {
             let relayed = Relayed::open(
                 relay,
@@ -44,6 +50,7 @@ impl Connection {
                 principal,
                 relayed,
             };
+            self.connected_event();
             return Ok(());
         }
         let config = &self.shared.config;
@@ -66,12 +73,32 @@ impl Connection {
         );
         self.phase = Phase::Connected { version, principal };
         self.reply(connected);
+        self.connected_event();
         Ok(())
     }
 
-    /// Who the client is: the authenticator's answer, or an anonymous name when it gave no
-    /// credentials and the service allows that.
+    /// Tells the listeners the connection is connected.
+    fn connected_event(&self) {
+        if let Ok(principal) = self.principal() {
+            let listeners = &self.shared.hooks.listeners;
+            listeners.emit(self.serial, principal, |serial, user| Event::Connected {
+                serial,
+                user,
+            });
+        }
+    }
+
+    /// Who the client is: the user the opening HTTP request proved (its CONNECT credentials
+    /// unused; a cookie identity must repeat its CSRF token), else the authenticator's
+    /// answer, or an anonymous name when it gave no credentials and the service allows that.
     fn authenticate(&self, connect: &Connect) -> Result<Principal, StompError> {
+        if let Some(identity) = &self.identity {
+            self.check_csrf(identity, connect)?;
+            return Ok(Principal {
+                name: identity.name.clone(),
+                anonymous: false,
+            });
+        }
         let credentials = Credentials::from_headers(&connect.headers, self.peer);
         match self.shared.authenticator.authenticate(&credentials)? {
             Some(principal) => Ok(principal),
@@ -84,6 +111,28 @@ impl Connection {
                 anonymous: true,
             }),
             None => Err(AuthError::LoginRequired.into()),
+        }
+    }
+
+    /// Spring Security's `CsrfChannelInterceptor`: CONNECT of a cookie identity carries the
+    /// login's token in [`CSRF_HEADER`], compared in constant time.
+    fn check_csrf(&self, identity: &Identity, connect: &Connect) -> Result<(), StompError> {
+        let needed = match self.shared.config.csrf {
+            CsrfPolicy::WhenCookieIdentity => identity.source.sent_by_browser(),
+            CsrfPolicy::Off => false,
+        };
+        if !needed {
+            return Ok(());
+        }
+        let given = connect
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(CSRF_HEADER))
+            .map(|(_, v)| v.as_bytes());
+        match (given, &identity.csrf_token) {
+            (None, _) => Err(AuthError::CsrfMissing.into()),
+            (Some(given), Some(token)) if constant_time_eq(given, token.as_bytes()) => Ok(()),
+            _ => Err(AuthError::CsrfInvalid.into()),
         }
     }
 }

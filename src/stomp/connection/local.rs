@@ -1,5 +1,6 @@
 //! What a connected client's commands do with the in-memory broker (no relay): SEND to
-//! topics, queues, users and `/app` handlers; SUBSCRIBE and UNSUBSCRIBE; ACK and NACK; and
+//! topics, queues, users and `/app` handlers (see [`Dispatch`] for their replies and
+//! errors); SUBSCRIBE and UNSUBSCRIBE; ACK and NACK; and
 //! BEGIN, COMMIT and ABORT over the connection's
 //! [`Transactions`](super::transactions::Transactions).
 //!
@@ -17,6 +18,7 @@ use crate::stomp::broker::Key;
 use crate::stomp::command::{self, Ack, ClientCommand, Subscribe};
 use crate::stomp::destination::{DestinationError, Target, classify};
 use crate::stomp::error::StompError;
+use crate::stomp::reply::Dispatch;
 
 impl Connection {
     /// Applies a command of a connected client (CONNECT and DISCONNECT are the connection's).
@@ -60,7 +62,7 @@ impl Connection {
         }
     }
 
-    fn authorize(&self, action: Action, destination: &str) -> Result<(), StompError> {
+    pub(super) fn authorize(&self, action: Action, destination: &str) -> Result<(), StompError> {
         let allowed = self
             .shared
             .authorizer
@@ -75,13 +77,12 @@ impl Connection {
         let context = AppContext::new(&shared.broker, self.serial, self.principal()?);
         match classify(&send.destination, &shared.config.app_prefix)? {
             Target::App(path) => {
-                match shared
-                    .router
-                    .dispatch(path, &send.headers, &send.body, &context)
-                {
-                    Some(result) => result.map_err(|e| StompError::App(e.0)),
-                    None => Err(StompError::NoHandler(send.destination.clone())),
-                }
+                let dispatch = Dispatch {
+                    router: &shared.router,
+                    context,
+                    error_destination: shared.config.error_destination.as_deref(),
+                };
+                dispatch.send(&send.destination, path, &send.headers, &send.body)
             }
             Target::Own(_) => {
                 Err(DestinationError::WrongUse(send.destination.clone(), "SEND").into())

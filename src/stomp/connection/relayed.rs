@@ -8,15 +8,24 @@
 
 use std::sync::Arc;
 
+use super::subscriptions::Change;
 use super::{Connection, Phase};
+use crate::stomp::command;
 use crate::stomp::error::StompError;
-use crate::stomp::frame::{Command, Frame};
+use crate::stomp::frame::{Command, Frame, Version};
 use crate::stomp::headers::RECEIPT_ID;
 use crate::stomp::relay::session::{Context, Outcome};
 
 impl Connection {
     /// Hands a relayed client's frame to the relay and acts on the outcome.
     pub(super) fn relay(&mut self, frame: Frame) -> Result<(), StompError> {
+        let request = command::parse(frame.clone(), self.version().unwrap_or(Version::V1_2))?;
+        if self.answer(&request.command)? {
+            self.receipt(request.receipt);
+            return Ok(());
+        }
+        self.admits(&request.command)?;
+        let change = Change::of(&request.command);
         let shared = Arc::clone(&self.shared);
         let (
             Some(relay),
@@ -36,18 +45,23 @@ impl Connection {
             principal,
             version: *version,
         };
-        match relayed.handle(frame, &context)? {
+        let outcome = relayed.handle(frame, request, &context)?;
+        self.track(change);
+        match outcome {
             Outcome::Relayed => self.relayed_any = true,
-            Outcome::Local(receipt) => {
-                if let Some(receipt) = receipt {
-                    self.reply(Frame::new(Command::Receipt).header(RECEIPT_ID, receipt));
-                }
-            }
+            Outcome::Local(receipt) => self.receipt(receipt),
             Outcome::Close => {
                 self.finish();
             }
         }
         Ok(())
+    }
+
+    /// A RECEIPT for a frame handled here, if it asked for one.
+    fn receipt(&self, receipt: Option<String>) {
+        if let Some(receipt) = receipt {
+            self.reply(Frame::new(Command::Receipt).header(RECEIPT_ID, receipt));
+        }
     }
 
     /// The end of an input: if it relayed no frame, the broker gets a heart-beat instead, so

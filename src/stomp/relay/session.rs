@@ -1,6 +1,8 @@
 //! What a connected client's frames become in relay mode: destinations under the relay
 //! prefixes go to its own [`BrokerConnection`] as they are; `/app` SENDs run the local
-//! handlers; `/user/{name}/...` SENDs become one SEND per session of `name` on any node;
+//! handlers (their replies and errors go through the relay's system connection, see
+//! [`Dispatch`]; `/app` SUBSCRIBEs to subscribe routes are answered by the connection
+//! before it gets here); `/user/{name}/...` SENDs become one SEND per session of `name` on any node;
 //! `/user/queue/x` SUBSCRIBEs become the session's own broker queue. ACK, NACK,
 //! transactions, UNSUBSCRIBE and DISCONNECT are relayed.
 //!
@@ -13,12 +15,14 @@ use super::route::{self, OWN_QUEUE_HEADERS};
 use super::{Relay, RelayError};
 use crate::stomp::app::AppContext;
 use crate::stomp::auth::{Action, Principal};
-use crate::stomp::command::{self, ClientCommand, Request};
+use crate::stomp::broker::BrokerError;
+use crate::stomp::command::{ClientCommand, Request};
 use crate::stomp::destination::{DestinationError, QUEUE_PREFIX, Target, classify};
 use crate::stomp::error::StompError;
 use crate::stomp::frame::{Frame, Version};
 use crate::stomp::headers::{DESTINATION, RECEIPT};
 use crate::stomp::message::Outlet;
+use crate::stomp::reply::Dispatch;
 use crate::stomp::shared::Shared;
 
 /// What became of a client frame in relay mode, for the connection to act on.
@@ -105,9 +109,14 @@ impl Relayed {
         Ok(Outcome::Relayed)
     }
 
-    /// Handles one client frame.
-    pub(crate) fn handle(&mut self, frame: Frame, cx: &Context<'_>) -> Result<Outcome, StompError> {
-        let Request { receipt, command } = command::parse(frame.clone(), cx.version)?;
+    /// Handles one client frame, `request` being what it asks.
+    pub(crate) fn handle(
+        &mut self,
+        frame: Frame,
+        request: Request,
+        cx: &Context<'_>,
+    ) -> Result<Outcome, StompError> {
+        let Request { receipt, command } = request;
         match command {
             ClientCommand::Connect(_) => Err(StompError::AlreadyConnected),
             ClientCommand::Disconnect => {
@@ -126,10 +135,20 @@ impl Relayed {
             }
             ClientCommand::Subscribe(subscribe) => {
                 cx.authorize(Action::Subscribe, &subscribe.destination)?;
-                self.subscribe(frame, &subscribe.destination, &subscribe.id, cx)
+                // The bound the in-memory broker keeps; here it also bounds what the user
+                // registry tracks of this session.
+                let max = cx.shared.config.max_subscriptions;
+                if cx.relay.subscriptions(cx.serial) >= max {
+                    return Err(BrokerError::TooManySubscriptions(max).into());
+                }
+                let outcome = self.subscribe(frame, &subscribe.destination, &subscribe.id, cx)?;
+                cx.relay
+                    .subscribed(cx.serial, &subscribe.id, &subscribe.destination);
+                Ok(outcome)
             }
             ClientCommand::Unsubscribe(id) => {
                 self.broker_connection.unsubscribed(&id);
+                cx.relay.unsubscribed(cx.serial, &id);
                 self.relay(&frame, cx.version)
             }
             _ => self.relay(&frame, cx.version),
@@ -149,15 +168,13 @@ impl Relayed {
         let shared = cx.shared;
         match classify(destination, &shared.config.app_prefix)? {
             Target::App(path) => {
-                let context = AppContext::new(&shared.broker, cx.serial, cx.principal)
-                    .relayed(Some(cx.relay));
-                match shared
-                    .router
-                    .dispatch(path, &frame.headers, &frame.body, &context)
-                {
-                    Some(result) => result.map_err(|e| StompError::App(e.0))?,
-                    None => return Err(StompError::NoHandler(destination.to_owned())),
-                }
+                let dispatch = Dispatch {
+                    router: &shared.router,
+                    context: AppContext::new(&shared.broker, cx.serial, cx.principal)
+                        .relayed(Some(cx.relay)),
+                    error_destination: shared.config.error_destination.as_deref(),
+                };
+                dispatch.send(destination, path, &frame.headers, &frame.body)?;
             }
             Target::User(name, path) => {
                 let frame = route::without_header(frame, RECEIPT);
