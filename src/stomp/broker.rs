@@ -1,7 +1,7 @@
 //! The in-memory broker: `/topic/` fan-out (with RabbitMQ's `*` and `#` topic wildcards),
 //! `/queue/` competing consumers (held while no subscriber is ready, up to a bound),
 //! per-session user destinations, and acknowledgement with redelivery of unacked queue
-//! messages on NACK, UNSUBSCRIBE or disconnect.
+//! messages on NACK, UNSUBSCRIBE or disconnect. Who is online is read out by `online`.
 //!
 //! Owns: subscriptions, queue backlogs and unacked messages of every connection of a
 //! service. One `parking_lot` mutex guards the maps; each operation holds it only to update
@@ -409,6 +409,8 @@ impl Broker {
     }
 }
 
+#[path = "broker_online.rs"]
+mod online;
 #[path = "broker_topics.rs"]
 mod topics;
 

@@ -52,6 +52,7 @@ pub mod frame;
 pub mod headers;
 pub(crate) mod heartbeat;
 pub(crate) mod message;
+pub(crate) mod online;
 pub(crate) mod relay;
 mod shared;
 pub(crate) mod sockjs;
@@ -76,6 +77,7 @@ pub use destination::DestinationError;
 pub use error::StompError;
 pub use frame::{Command, Frame, Version};
 pub(crate) use message::Outlet;
+pub use online::{OnlineSession, OnlineSubscription, OnlineUser, UserRegistry};
 pub(crate) use relay::Relay;
 pub use relay::{RelayConfig, RelayError};
 use shared::Shared;
@@ -210,5 +212,13 @@ impl Stomp {
         AppContext::new(&self.0.broker, 0, &system)
             .relayed(self.0.relay.as_ref())
             .publish(destination, headers, body)
+    }
+
+    /// Who is online (Spring's `SimpUserRegistry`): users, their sessions and
+    /// subscriptions, and subscriber counts, each read when asked. With the broker relay,
+    /// users and sessions span every node but subscriptions are this node's only (see
+    /// [`UserRegistry`]).
+    pub fn registry(&self) -> UserRegistry<'_> {
+        UserRegistry::new(&self.0)
     }
 }

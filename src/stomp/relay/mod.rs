@@ -34,6 +34,7 @@ use tokio::sync::Notify;
 
 use super::decode::{FrameError, Limits};
 use super::frame::{Frame, Version};
+use super::online::OnlineSession;
 use link::LinkTx;
 use registry::Registry;
 
@@ -232,6 +233,37 @@ impl Relay {
     /// The broker session ids of `user` on every node.
     pub fn sessions_of(&self, user: &str) -> Vec<String> {
         self.0.registry.lock().sessions_of(user, now())
+    }
+
+    /// Connection `serial` relayed a SUBSCRIBE `id` to `destination` (for the user registry;
+    /// not announced to the other nodes).
+    pub(crate) fn subscribed(&self, serial: u64, id: &str, destination: &str) {
+        self.0.registry.lock().subscribe(serial, id, destination);
+    }
+
+    /// Connection `serial` relayed an UNSUBSCRIBE `id`.
+    pub(crate) fn unsubscribed(&self, serial: u64, id: &str) {
+        self.0.registry.lock().unsubscribe(serial, id);
+    }
+
+    /// The subscriptions connection `serial` holds, as relayed.
+    pub(crate) fn subscriptions(&self, serial: u64) -> usize {
+        self.0.registry.lock().subscriptions(serial)
+    }
+
+    /// Every session on any node (or user `only`'s), for the user registry.
+    pub(crate) fn online(&self, only: Option<&str>) -> Vec<(String, OnlineSession)> {
+        self.0.registry.lock().online(only, now())
+    }
+
+    /// How many users have a session on any node.
+    pub(crate) fn user_count(&self) -> usize {
+        self.0.registry.lock().user_count(now())
+    }
+
+    /// How many of this node's subscriptions a message to `destination` reaches.
+    pub(crate) fn subscriber_count(&self, destination: &str) -> usize {
+        self.0.registry.lock().subscriber_count(destination)
     }
 
     /// Whether `destination` is relayed.
