@@ -100,6 +100,24 @@ test('topic: stompjs on A subscribes, stomp.py on B sends, A receives', async ()
   await client.deactivate();
 });
 
+test('topic wildcards: * and # subscriptions on A (RabbitMQ topic rules), stomp.py sends on B', async () => {
+  // The same case as tests/stomp_wildcards.rs against the in-memory broker.
+  const base = uid('wild');
+  const { client } = await connect(A);
+  const star = await subscribed(client, `/topic/${base}.*`);
+  const hash = await subscribed(client, `/topic/${base}.#`);
+  for (const name of [base, `${base}.a`, `${base}.a.b`]) {
+    await pySend(TCP_B, `/topic/${name}`, name);
+  }
+  await hash.take(3, `${base}.#`);
+  await star.take(1, `${base}.*`);
+  await sleep(500); // nothing more may come
+  const seen = (box) => box.got.map((m) => m.headers.destination.replace(base, 'chat')).sort();
+  assert.deepEqual(seen(star), ['/topic/chat.a']);
+  assert.deepEqual(seen(hash), ['/topic/chat', '/topic/chat.a', '/topic/chat.a.b']);
+  await client.deactivate();
+});
+
 test('queue: competing consumers on A and B get every message once', async () => {
   const dest = `/queue/${uid('work')}`;
   const a = await connect(A);

@@ -184,3 +184,123 @@ impl TcpClient {
         assert!(matches!(self.next().await, Next::Closed));
     }
 }
+
+/// A STOMP client over a SockJS WebSocket session (`/stomp/000/{id}/websocket`): frames go
+/// out as SockJS messages, `a[...]` messages come back decoded (`o` and `h` skipped).
+pub struct SockJsClient {
+    ws: conformance::ws::Ws,
+    decoder: Decoder,
+}
+
+impl SockJsClient {
+    /// Opens a SockJS session and sends CONNECT with `headers`, expecting CONNECTED.
+    pub async fn connect(http: SocketAddr, headers: &str) -> (SockJsClient, Frame) {
+        static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let url = format!("ws://{http}/stomp/000/client{n}/websocket");
+        let ws = conformance::ws::Ws::connect(&url).await.expect("websocket");
+        let mut c = SockJsClient {
+            ws,
+            decoder: Decoder::new(Limits::default()),
+        };
+        c.send(&format!("CONNECT\naccept-version:1.2\n{headers}\n\0"))
+            .await;
+        let connected = c.frame().await;
+        assert_eq!(connected.command.as_str(), "CONNECTED", "{connected:?}");
+        (c, connected)
+    }
+
+    /// Sends `text` (one or more frames) as one SockJS message.
+    pub async fn send(&mut self, text: &str) {
+        let message = serde_json::to_string(&[text]).expect("json");
+        self.ws.send(&message).await.expect("send");
+    }
+
+    /// The next frame; panics if the session ended.
+    pub async fn frame(&mut self) -> Frame {
+        use conformance::ws::Event;
+        loop {
+            if let Some(frame) = self.decoder.next_frame().expect("valid frames") {
+                return frame;
+            }
+            match self.ws.next_event().await.expect("an event in time") {
+                Event::Text(text) => {
+                    if let Some(array) = text.strip_prefix('a') {
+                        let messages: Vec<String> = serde_json::from_str(array).expect("a[...]");
+                        for m in messages {
+                            self.decoder.push(m.as_bytes());
+                        }
+                    }
+                }
+                other => panic!("session ended while a frame was expected: {other:?}"),
+            }
+        }
+    }
+}
+
+/// The transports the STOMP tests run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain TCP.
+    Tcp,
+    /// A SockJS WebSocket session.
+    SockJs,
+}
+
+/// A STOMP client over either transport.
+pub enum AnyClient {
+    /// Over TCP.
+    Tcp(TcpClient),
+    /// Over SockJS (boxed: a WebSocket stream is large).
+    SockJs(Box<SockJsClient>),
+}
+
+impl AnyClient {
+    /// Connects to `server` over `transport` with CONNECT `headers`, expecting CONNECTED.
+    pub async fn connect(
+        server: &StompServer,
+        transport: Transport,
+        headers: &str,
+    ) -> (AnyClient, Frame) {
+        match transport {
+            Transport::Tcp => {
+                let (c, f) = TcpClient::connect(server.tcp, headers).await;
+                (AnyClient::Tcp(c), f)
+            }
+            Transport::SockJs => {
+                let (c, f) = SockJsClient::connect(server.http, headers).await;
+                (AnyClient::SockJs(Box::new(c)), f)
+            }
+        }
+    }
+
+    /// Sends raw frame text.
+    pub async fn send(&mut self, text: &str) {
+        match self {
+            AnyClient::Tcp(c) => c.send(text).await,
+            AnyClient::SockJs(c) => c.send(text).await,
+        }
+    }
+
+    /// The next frame.
+    pub async fn frame(&mut self) -> Frame {
+        match self {
+            AnyClient::Tcp(c) => c.frame().await,
+            AnyClient::SockJs(c) => c.frame().await,
+        }
+    }
+
+    /// SUBSCRIBEs `id` to `destination` and waits for the receipt.
+    pub async fn subscribe(&mut self, id: &str, destination: &str) {
+        self.send(&format!(
+            "SUBSCRIBE\nid:{id}\ndestination:{destination}\nreceipt:sub-{id}\n\n\0"
+        ))
+        .await;
+        let receipt = self.frame().await;
+        assert_eq!(
+            receipt.get("receipt-id"),
+            Some(format!("sub-{id}").as_str()),
+            "{receipt:?}"
+        );
+    }
+}
