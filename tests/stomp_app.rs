@@ -35,6 +35,10 @@ impl Interceptor for InboundRules {
             }
         }
     }
+
+    fn intercepts_outbound(&self) -> bool {
+        false
+    }
 }
 
 /// Adds `stamped-out:yes` to every MESSAGE.
@@ -46,10 +50,6 @@ impl Interceptor for OutboundStamp {
             frame.headers.push(("stamped-out".into(), "yes".into()));
         }
         Outbound::Pass
-    }
-
-    fn intercepts_outbound(&self) -> bool {
-        true
     }
 }
 

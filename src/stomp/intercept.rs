@@ -11,8 +11,9 @@
 //! or drop it. Heart-beats and the last ERROR a transport sends itself when it closes a
 //! connection (a slow consumer, shutdown) are not intercepted.
 //!
-//! Cost: none unless an interceptor says it [`intercepts_outbound`](Interceptor::intercepts_outbound):
-//! then each connection's outlet is wrapped, and every outgoing frame is decoded into a
+//! Cost: none without interceptors. With one whose
+//! [`intercepts_outbound`](Interceptor::intercepts_outbound) is true (the default, so that an
+//! `outbound` hook is never silently skipped), each connection's outlet is wrapped, and every outgoing frame is decoded into a
 //! [`Frame`] (a copy of its headers and a new buffer), given to the hooks and encoded again,
 //! per subscriber: a MESSAGE is no longer encoded once for all its subscribers.
 //!
@@ -72,17 +73,18 @@ pub trait Interceptor: Send + Sync + 'static {
     }
 
     /// A frame to the client: inspect it, rewrite it in place (a changed body gets its
-    /// `content-length` fixed), or say to drop it. Called only if
-    /// [`Interceptor::intercepts_outbound`] says so.
+    /// `content-length` fixed), or say to drop it. Not called if
+    /// [`Interceptor::intercepts_outbound`] is false.
     fn outbound(&self, frame: &mut Frame, context: &InterceptContext<'_>) -> Outbound {
         let _ = (frame, context);
         Outbound::Pass
     }
 
-    /// Whether [`Interceptor::outbound`] should be called. Default: false, so that frames
-    /// to clients are not decoded again for nothing; return true when you implement it.
+    /// Whether [`Interceptor::outbound`] should be called. Default: true. An inbound-only
+    /// interceptor returns false, so that frames to clients are not decoded and encoded
+    /// again for nothing (see the module's cost note).
     fn intercepts_outbound(&self) -> bool {
-        false
+        true
     }
 }
 
@@ -243,10 +245,6 @@ mod tests {
             frame.body = Bytes::from_static(b"longer body");
             Outbound::Pass
         }
-
-        fn intercepts_outbound(&self) -> bool {
-            true
-        }
     }
 
     fn hooks(interceptor: impl Interceptor) -> Arc<Hooks> {
@@ -257,12 +255,20 @@ mod tests {
     }
 
     #[test]
-    fn without_an_outbound_hook_the_outlet_is_not_wrapped() {
+    fn the_outlet_is_wrapped_unless_every_interceptor_opts_out() {
         struct InboundOnly;
-        impl Interceptor for InboundOnly {}
+        impl Interceptor for InboundOnly {
+            fn intercepts_outbound(&self) -> bool {
+                false
+            }
+        }
+        struct Defaults;
+        impl Interceptor for Defaults {}
         let out: Arc<dyn Outlet> = Arc::new(Recorder::default());
-        let (_, wrapped) = hooks(InboundOnly).wrap(out, 1, None);
+        let (_, wrapped) = hooks(InboundOnly).wrap(Arc::clone(&out), 1, None);
         assert!(wrapped.is_none());
+        let (_, wrapped) = hooks(Defaults).wrap(out, 1, None);
+        assert!(wrapped.is_some(), "an outbound hook is never skipped by default");
     }
 
     #[test]
