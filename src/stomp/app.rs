@@ -1,9 +1,13 @@
 //! Application destinations: SENDs under the application prefix (default `/app`) go to Rust
-//! handlers registered by destination pattern (as Spring's `@MessageMapping`). A handler can
-//! reply to its sender, publish to any broker destination, or send to a user.
+//! handlers registered by destination pattern (as Spring's `@MessageMapping`), SUBSCRIBEs
+//! to it to subscribe routes (as `@SubscribeMapping`). A handler can reply to its sender,
+//! publish to any broker destination, or send to a user, and what it returns is sent on
+//! (see [`super::reply`]).
 //!
 //! Owns: the [`Router`] and what a handler sees ([`AppMessage`], [`AppContext`]). Must not:
 //! block (handlers run on the sender's session actor or connection task).
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -12,18 +16,20 @@ use super::broker::{Broker, Key};
 use super::destination::{Captures, DestinationError, Pattern, Target, USER_PREFIX, classify};
 use super::frame::{Command, Frame};
 use super::headers::DESTINATION;
+use super::message::Published;
 use super::relay::{Relay, route};
+use super::reply::{IntoReply, Reply, ReplyTo};
 
-/// A SEND to an application destination.
+/// A SEND (or, for a subscribe route, a SUBSCRIBE) to an application destination.
 #[derive(Debug)]
 pub struct AppMessage<'a> {
     /// The destination after the prefix, e.g. `/chat/lobby`.
     pub path: &'a str,
     /// What the pattern captured, e.g. `room = lobby`.
     pub captures: Captures,
-    /// The SEND's headers (reserved ones removed).
+    /// The SEND's headers (reserved ones removed; none for a SUBSCRIBE).
     pub headers: &'a [(String, String)],
-    /// The body.
+    /// The body (empty for a SUBSCRIBE).
     pub body: &'a Bytes,
 }
 
@@ -51,7 +57,9 @@ pub struct AppContext<'a> {
     relay: Option<&'a Relay>,
 }
 
-/// A handler's failure: the sender gets an ERROR with this text and is disconnected.
+/// A handler's failure: by default a MESSAGE with this text to the sender's own
+/// `/user/queue/errors` (`StompConfig::error_destination`); without an error destination,
+/// an ERROR, and the sender is disconnected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct AppError(pub String);
@@ -172,20 +180,52 @@ impl<'a> AppContext<'a> {
         self.broker
             .publish(&key, self.broker.message(destination, headers, body));
     }
+
+    /// Sends a handler's `reply` where it says, or to `default` (a broker destination).
+    pub(crate) fn deliver(&self, reply: Reply, default: &str) -> Result<(), DestinationError> {
+        let Reply { body, headers, to } = reply;
+        match to {
+            ReplyTo::Default => self.publish(default, headers, body),
+            ReplyTo::Broker(destination) => self.publish(&destination, headers, body),
+            ReplyTo::Own(path) => {
+                self.reply(&path, headers, body);
+                Ok(())
+            }
+        }
+    }
+
+    /// `reply` as a message for `destination`, with a fresh `message-id`.
+    pub(crate) fn message(&self, destination: &str, reply: Reply) -> Arc<Published> {
+        self.broker.message(destination, reply.headers, reply.body)
+    }
 }
 
 fn own_destination(path: &str) -> String {
     format!("{}{}", USER_PREFIX.trim_end_matches('/'), path)
 }
 
-/// An application handler.
+/// An application handler, its `Ok` value turned into the reply it sends (if any).
 pub type AppHandler =
-    Box<dyn Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<(), AppError> + Send + Sync>;
+    Box<dyn Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<Option<Reply>, AppError> + Send + Sync>;
 
-/// Application handlers by destination pattern; the first registered match wins.
+/// What a route's handler returned (`None`: no route matched).
+pub type AppResult = Option<Result<Option<Reply>, AppError>>;
+
+/// `handler` with its `Ok` value turned into a reply.
+fn boxed<F, R>(handler: F) -> AppHandler
+where
+    F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<R, AppError> + Send + Sync + 'static,
+    R: IntoReply,
+{
+    Box::new(move |message, context| handler(message, context).map(IntoReply::into_reply))
+}
+
+/// Application handlers by destination pattern (SEND routes and subscribe routes); the
+/// first registered match wins.
 pub struct Router {
     separator: char,
     routes: Vec<(Pattern, AppHandler)>,
+    subscribe_routes: Vec<(Pattern, AppHandler)>,
 }
 
 impl std::fmt::Debug for Router {
@@ -193,6 +233,7 @@ impl std::fmt::Debug for Router {
         f.debug_struct("Router")
             .field("separator", &self.separator)
             .field("routes", &self.routes.len())
+            .field("subscribe_routes", &self.subscribe_routes.len())
             .finish()
     }
 }
@@ -204,28 +245,69 @@ impl Router {
         Router {
             separator,
             routes: Vec::new(),
+            subscribe_routes: Vec::new(),
         }
     }
 
     /// Registers `handler` for `pattern`, relative to the prefix (`/chat/{room}`, or
     /// `chat.{room}` with separator `.`).
-    pub fn route<F>(&mut self, pattern: &str, handler: F)
+    pub fn route<F, R>(&mut self, pattern: &str, handler: F)
     where
-        F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<(), AppError> + Send + Sync + 'static,
+        F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<R, AppError> + Send + Sync + 'static,
+        R: IntoReply,
     {
         let pattern = Pattern::new(pattern, self.separator);
-        self.routes.push((pattern, Box::new(handler)));
+        self.routes.push((pattern, boxed(handler)));
     }
 
-    /// Runs the handler for `path`; `None` if no pattern matches.
+    /// Registers `handler` for SUBSCRIBEs to `pattern`, relative to the prefix: it answers
+    /// each such SUBSCRIBE once (Spring's `@SubscribeMapping`).
+    pub fn subscribe_route<F, R>(&mut self, pattern: &str, handler: F)
+    where
+        F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<R, AppError> + Send + Sync + 'static,
+        R: IntoReply,
+    {
+        let pattern = Pattern::new(pattern, self.separator);
+        self.subscribe_routes.push((pattern, boxed(handler)));
+    }
+
+    /// Whether a subscribe route matches `path`.
+    pub fn answers_subscribe(&self, path: &str) -> bool {
+        self.subscribe_routes
+            .iter()
+            .any(|(pattern, _)| pattern.matches(path).is_some())
+    }
+
+    /// Runs the SEND handler for `path`; `None` if no pattern matches.
     pub fn dispatch(
         &self,
         path: &str,
         headers: &[(String, String)],
         body: &Bytes,
         context: &AppContext<'_>,
-    ) -> Option<Result<(), AppError>> {
-        self.routes.iter().find_map(|(pattern, handler)| {
+    ) -> AppResult {
+        Self::run(&self.routes, path, headers, body, context)
+    }
+
+    /// Runs the subscribe handler for `path`; `None` if no pattern matches.
+    pub fn dispatch_subscribe(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        body: &Bytes,
+        context: &AppContext<'_>,
+    ) -> AppResult {
+        Self::run(&self.subscribe_routes, path, headers, body, context)
+    }
+
+    fn run(
+        routes: &[(Pattern, AppHandler)],
+        path: &str,
+        headers: &[(String, String)],
+        body: &Bytes,
+        context: &AppContext<'_>,
+    ) -> AppResult {
+        routes.iter().find_map(|(pattern, handler)| {
             let captures = pattern.matches(path)?;
             let message = AppMessage {
                 path,

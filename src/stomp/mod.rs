@@ -23,6 +23,10 @@
 //! - [`Stomp`] and its builder: the service, its `/app` routes ([`AppMessage`],
 //!   [`AppContext`]), authentication ([`Authenticator`], [`Users`]) and authorization
 //!   ([`Authorizer`]); [`Stomp::mount`] serves it over SockJS, [`Stomp::serve_tcp`] over TCP.
+//! - Spring parity: handler return values ([`IntoReply`], [`Reply`]; errors to the sender's
+//!   `/user/queue/errors`), subscribe routes ([`StompBuilder::subscribe_route`]),
+//!   [`Interceptor`]s on inbound and outbound frames, and lifecycle [`Event`]s
+//!   ([`StompBuilder::on_event`]).
 //! - [`StompConfig`]: named limits with documented defaults; [`RelayConfig`] to relay
 //!   `/topic/` and `/queue/` through RabbitMQ so that several nodes serve as one.
 //! - [`frame`], [`decode`], [`headers`]: the pure STOMP codec (encode, incremental decode,
@@ -32,7 +36,8 @@
 //! `command` (frames to typed client commands), `heartbeat` (negotiation and timing),
 //! `connection/` (the per-connection state machine, transport-agnostic, `now` passed in),
 //! `broker` and `message` (the in-memory broker, encode-once MESSAGE frames), `destination`,
-//! `app`, `auth`, `sockjs` and `tcp` (the two transports driving a connection), `relay/`,
+//! `app` and `reply` (`/app` routes and what they return), `intercept`, `events`, `auth`,
+//! `sockjs` and `tcp` (the two transports driving a connection), `relay/`,
 //! `config` and `error` (the one error-to-ERROR-frame table).
 //!
 //! Owns (this file): the [`Stomp`] service handle and its builder. Must not: hold protocol
@@ -48,12 +53,15 @@ pub(crate) mod connection;
 pub mod decode;
 pub(crate) mod destination;
 pub(crate) mod error;
+pub(crate) mod events;
 pub mod frame;
 pub mod headers;
 pub(crate) mod heartbeat;
+pub(crate) mod intercept;
 pub(crate) mod message;
 pub(crate) mod online;
 pub(crate) mod relay;
+pub(crate) mod reply;
 mod shared;
 pub(crate) mod sockjs;
 pub(crate) mod tcp;
@@ -63,6 +71,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+
+use crate::identity::Identify;
+use intercept::Hooks;
 
 pub(crate) use app::Router;
 pub use app::{AppContext, AppError, AppMessage};
@@ -75,11 +86,14 @@ pub use config::{CsrfPolicy, StompConfig, StompConfigError};
 pub(crate) use connection::Connection;
 pub use destination::DestinationError;
 pub use error::StompError;
+pub use events::Event;
 pub use frame::{Command, Frame, Version};
+pub use intercept::{Inbound, InterceptContext, Interceptor, Outbound};
 pub(crate) use message::Outlet;
 pub use online::{OnlineSession, OnlineSubscription, OnlineUser, UserRegistry};
 pub(crate) use relay::Relay;
 pub use relay::{RelayConfig, RelayError};
+pub use reply::{IntoReply, Reply};
 use shared::Shared;
 
 /// WebSocket subprotocols for STOMP, newest first (the names STOMP-over-WebSocket clients
@@ -106,20 +120,93 @@ pub struct StompBuilder {
     router: Router,
     authenticator: Box<dyn Authenticator>,
     authorizer: Box<dyn Authorizer>,
+    identify: Option<Arc<dyn Identify>>,
+    hooks: Hooks,
 }
 
 impl StompBuilder {
+    /// Takes the principal of a SockJS session from the HTTP request that opened it (a
+    /// login cookie, `Authorization: Basic`/`Bearer`, an `access_token` parameter: see
+    /// [`crate::identity`]), as Spring's handshake handler takes the web login's user. Such a
+    /// session's CONNECT needs no credentials (they are not read), and must carry the
+    /// `X-CSRF-TOKEN` header when the identity came from a cookie
+    /// ([`StompConfig::csrf`]). Requests that are nobody still connect through the
+    /// [`Authenticator`]; a refused request gets 401/403. TCP connections have no HTTP
+    /// request and always use the authenticator.
+    #[must_use]
+    pub fn identify(mut self, identify: impl Identify) -> Self {
+        self.identify = Some(Arc::new(identify));
+        self
+    }
+
+    /// [`StompBuilder::identify`] with a shared `identify` (e.g. the
+    /// [`Logins`](crate::identity::Logins) the login form writes to).
+    #[must_use]
+    pub fn identify_shared(mut self, identify: Arc<dyn Identify>) -> Self {
+        self.identify = Some(identify);
+        self
+    }
+
     /// Registers an application handler for `pattern`, relative to the application prefix
     /// (`/chat/{room}` serves SENDs to `/app/chat/lobby`). The pattern is split on the
     /// config's [`path_separator`](StompConfig::path_separator): with `.`, `chat.{room}`
     /// (or `/chat.{room}`) serves `/app/chat.lobby`. `{name}` captures one segment, `*`
     /// matches one, `**` any number (Spring's `AntPathMatcher`, whole segments only).
+    ///
+    /// What the handler returns ([`IntoReply`]) is sent on (Spring's `@MessageMapping`
+    /// return value): nothing for `()`; text or bytes to `/topic` + the path after the
+    /// prefix (`/app/greet` -> `/topic/greet`, `/app/chat.x` -> `/topic/chat.x`); a
+    /// [`Reply`] where it says ([`Reply::to`] as `@SendTo`, [`Reply::to_user`] as
+    /// `@SendToUser`). An [`AppError`], like a SEND to an `/app` destination no route
+    /// serves, goes as a MESSAGE (`message` header, the error as body) to the sender's own
+    /// `/user{error_destination}` ([`StompConfig::error_destination`], Spring's
+    /// `@MessageExceptionHandler` with `@SendToUser("/queue/errors")`) and the connection
+    /// stays open; with no error destination, the sender gets an ERROR and is disconnected.
+    /// A receipt the SEND asked for is sent either way, after the reply.
+    ///
+    /// A handler that only ever fails needs its `Ok` type named: `Err::<(), _>(...)`.
     #[must_use]
-    pub fn route<F>(mut self, pattern: &str, handler: F) -> Self
+    pub fn route<F, R>(mut self, pattern: &str, handler: F) -> Self
     where
-        F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<(), AppError> + Send + Sync + 'static,
+        F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<R, AppError> + Send + Sync + 'static,
+        R: IntoReply,
     {
         self.router.route(pattern, handler);
+        self
+    }
+
+    /// Registers a subscribe route (Spring's `@SubscribeMapping`): a SUBSCRIBE to an `/app`
+    /// destination `pattern` matches is answered once, by the handler, directly to that
+    /// subscription (a MESSAGE with its `subscription` id and the subscribed `destination`),
+    /// unless the [`Reply`] names another destination; no broker subscription is made. A
+    /// later UNSUBSCRIBE of that id is accepted and does nothing; until then the id counts
+    /// towards [`StompConfig::max_subscriptions`]. Errors go as for [`StompBuilder::route`].
+    /// A SUBSCRIBE to an `/app` destination no subscribe route serves is refused (ERROR,
+    /// then close), as before.
+    #[must_use]
+    pub fn subscribe_route<F, R>(mut self, pattern: &str, handler: F) -> Self
+    where
+        F: Fn(&AppMessage<'_>, &AppContext<'_>) -> Result<R, AppError> + Send + Sync + 'static,
+        R: IntoReply,
+    {
+        self.router.subscribe_route(pattern, handler);
+        self
+    }
+
+    /// Adds an [`Interceptor`] of every connection's inbound and outbound frames (Spring's
+    /// `ChannelInterceptor`); interceptors run in the order added.
+    #[must_use]
+    pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.hooks.interceptors.push(Box::new(interceptor));
+        self
+    }
+
+    /// Adds a listener of sessions' lifecycle [`Event`]s (Spring's `Session*Event`s);
+    /// listeners are called in the order added, synchronously on the connection's task or
+    /// session actor, so they must not block. See [`Event`] for the order of events.
+    #[must_use]
+    pub fn on_event(mut self, listener: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.hooks.listeners.add(Box::new(listener));
         self
     }
 
@@ -144,12 +231,15 @@ impl StompBuilder {
     /// [`StompConfigError`] if the configuration cannot work.
     pub fn build(self) -> Result<Stomp, StompConfigError> {
         self.config.validate()?;
-        Ok(Stomp(Arc::new(Shared::new(
+        let mut shared = Shared::new(
             self.config,
             self.router,
             self.authenticator,
             self.authorizer,
-        ))))
+        );
+        shared.identify = self.identify;
+        shared.hooks = Arc::new(self.hooks);
+        Ok(Stomp(Arc::new(shared)))
     }
 }
 
@@ -161,6 +251,8 @@ impl Stomp {
             config,
             authenticator: Box::new(Users::new()),
             authorizer: Box::new(AllowAll),
+            identify: None,
+            hooks: Hooks::default(),
         }
     }
 
