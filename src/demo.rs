@@ -67,6 +67,10 @@ pub fn stomp(config: StompConfig, users: Users) -> Result<Stomp, StompConfigErro
 }
 
 fn chat(builder: StompBuilder, users: Users) -> Result<Stomp, StompConfigError> {
+    /// The answer of the chat's `/help` command (`/app/command`).
+    const COMMAND_HELP: &str = "/w NAME text: whisper to every tab of NAME; /help: this list";
+    /// How much of an unknown command its error repeats (characters).
+    const COMMAND_SHOWN: usize = 40;
     let sender = |name: &str| vec![("sender".to_owned(), name.to_owned())];
     builder
         .authenticator(users)
@@ -85,6 +89,25 @@ fn chat(builder: StompBuilder, users: Users) -> Result<Stomp, StompConfigError> 
         .route("/echo", |message, context| {
             context.reply("/queue/echo", Vec::new(), message.body.clone());
             Ok(())
+        })
+        // `/app/command`: a chat command line (`/help`), answered on the sender's own
+        // `/user/queue/command`; an unknown one is an `AppError`, which goes to the sender's
+        // `/user/queue/errors` (the connection stays open).
+        .route("/command", |message, context| {
+            let line = message.text().unwrap_or_default().trim();
+            let name = line.split_whitespace().next().unwrap_or_default();
+            match name {
+                "/help" => {
+                    context.reply("/queue/command", Vec::new(), COMMAND_HELP);
+                    Ok(())
+                }
+                _ => {
+                    let shown: String = name.chars().take(COMMAND_SHOWN).collect();
+                    Err(crate::stomp::AppError(format!(
+                        "unknown command {shown:?}: try /help"
+                    )))
+                }
+            }
         })
         .build()
 }
