@@ -2,20 +2,23 @@
 // The browser matrix: headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // runs sockjs-client against a SockJS server, one forced transport at a time.
 //
-// Then the STOMP cases (stomp.js): @stomp/stompjs over sockjs-client, alice and bob in two tabs.
+// Then the STOMP cases (stomp.js): @stomp/stompjs over sockjs-client, alice and bob in two tabs;
+// then the web login cases (login.js): a page logged in with the site's cookie connects with
+// the CSRF token only, another origin with the cookie but no token is refused.
 //
 // Usage: node matrix.js --url BASE_URL --www DIR [--label NAME] [--screenshot FILE]
-//                       [--stomp-screenshot FILE] [--stomp-brokers N]
+//                       [--stomp-screenshot FILE] [--login-screenshot FILE] [--stomp-brokers N]
 //   BASE_URL  where the server (or a proxy in front of it) answers, e.g. http://127.0.0.1:8080;
 //             it must serve DIR at / (run.sh --prepare writes DIR) so the same-origin page exists.
-//   DIR       the page directory: matrix.html, stomp.html, sockjs.min.js, stomp.umd.min.js,
-//             index.html (the demo page).
+//   DIR       the page directory: matrix.html, stomp.html, login.html, sockjs.min.js,
+//             stomp.umd.min.js, index.html (the demo page).
 //   NAME      a label printed on every line (direct, nginx, apache, ...).
-//   FILE      where the demo page screenshots go (echo console, STOMP chat room; each skipped
-//             when not given).
+//   FILE      where the demo page screenshots go (echo console, STOMP chat room, chat room
+//             logged in; each skipped when not given).
 //   N         brokers behind BASE_URL (default 1); above 1 (several nodes behind a balancer,
 //             each with its own in-memory broker) the STOMP cases where one tab must hear the
-//             other are printed as "skip" lines and not counted.
+//             other, and the login cases (each node keeps its own logins), are printed as
+//             "skip" lines and not counted.
 // Every case prints one line; the last line is "N passed, M failed"; exit 1 on any failure.
 'use strict';
 
@@ -24,6 +27,7 @@ const http = require('http');
 const path = require('path');
 const { chromium } = require('playwright-core');
 const { runStomp, stompDemo } = require('./stomp');
+const { runLogin, loginDemo } = require('./login');
 
 const TRANSPORTS = [
   'websocket', 'xhr-streaming', 'xhr-polling', 'eventsource',
@@ -38,7 +42,7 @@ function parseArgs(argv) {
   const args = { label: 'direct' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
-    if (!['url', 'www', 'label', 'screenshot', 'stomp-screenshot', 'stomp-brokers'].includes(key) || argv[i + 1] === undefined) {
+    if (!['url', 'www', 'label', 'screenshot', 'stomp-screenshot', 'login-screenshot', 'stomp-brokers'].includes(key) || argv[i + 1] === undefined) {
       throw new Error('bad argument ' + argv[i] + ' (see the usage at the top of matrix.js)');
     }
     args[key] = argv[i + 1];
@@ -149,6 +153,12 @@ async function main() {
         });
       }
     }
+    // The login cases make browser contexts of their own: a login cookie in `context` would
+    // make the CONNECTs above need a CSRF token.
+    await runLogin(browser, {
+      base: args.url, sameUrl: args.url + '/login.html', crossUrl: pagesUrl + '/login.html',
+      prefix: 'login', report, sharedBroker,
+    });
     if (args.screenshot) {
       const started = Date.now();
       const result = await screenshotDemo(context, args.url, args.url + '/sockjs.min.js', args.screenshot);
@@ -162,6 +172,14 @@ async function main() {
         clientUrl: args.url + '/sockjs.min.js', stompUrl: args.url + '/stomp.umd.min.js', sharedBroker,
       });
       report('demo page STOMP chat screenshot ' + path.relative(process.cwd(), file), started, result);
+    }
+    if (args['login-screenshot']) {
+      const file = args['login-screenshot'];
+      const started = Date.now();
+      const result = sharedBroker ? await loginDemo(browser, {
+        base: args.url, file, clientUrl: args.url + '/sockjs.min.js', stompUrl: args.url + '/stomp.umd.min.js',
+      }) : { skip: 'several nodes: each keeps its own logins' };
+      report('demo page login and chat screenshot ' + path.relative(process.cwd(), file), started, result);
     }
   } finally {
     await browser.close().catch(() => {});

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser matrix: headless Chromium + sockjs-client against sockjs-server, every transport,
 # page served same-origin (by the server) and cross-origin (by matrix.js on another port);
-# then STOMP (@stomp/stompjs over sockjs-client, alice and bob in two tabs) at /stomp.
+# then STOMP (@stomp/stompjs over sockjs-client, alice and bob in two tabs) at /stomp; then the
+# web login (login.js: POST /login's cookie + the /stomp/csrf token, no STOMP credentials).
 #
 # Usage (from anywhere; needs /usr/bin/chromium, `npm ci` done in tests/browser, and a release
 # build of sockjs-server: cargo build --release -p sockjs-server):
@@ -22,14 +23,16 @@
 #              cases where one tab must hear the other are printed as skipped.
 # Output: one line per case, then "N passed, M failed"; exit status non-zero on any failure.
 # The demo page screenshots go to target/browser/demo-NAME.png (echo console) and
-# target/browser/demo-stomp-NAME.png (STOMP chat room).
+# target/browser/demo-stomp-NAME.png (STOMP chat room) and target/browser/demo-login-NAME.png
+# (the chat room logged in through the page's login form).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 www="$root/target/browser/www"
 
-# The server flags the STOMP cases (stomp.js) need: its logins and a short heart-beat.
+# The server flags the STOMP cases (stomp.js) need: its logins and a short heart-beat (the
+# login cases, login.js, need these users too: with none the demo login is open).
 # deploy/test-proxies.sh starts its servers with the same flags.
 STOMP_FLAGS=(--stomp-user alice:pw --stomp-user bob:pw --stomp-heart-beat 1000)
 
@@ -44,7 +47,7 @@ prepare_www() {
   rm -rf "$www"
   mkdir -p "$www"
   cp -R "$root/static/." "$www/"
-  cp "$here/page/matrix.html" "$here/page/stomp.html" "$bundle" "$stomp_bundle" "$www/"
+  cp "$here/page/matrix.html" "$here/page/stomp.html" "$here/page/login.html" "$bundle" "$stomp_bundle" "$www/"
 }
 
 # shellcheck source=tests/lib.sh
@@ -88,6 +91,7 @@ if [[ -z "${STOMP_BROKERS:-}" && "$label" == two-nodes ]]; then stomp_brokers=2;
 status=0
 node "$here/matrix.js" --url "$url" --www "$www" --label "$label" --stomp-brokers "$stomp_brokers" \
   --screenshot "$root/target/browser/demo-$label.png" \
-  --stomp-screenshot "$root/target/browser/demo-stomp-$label.png" || status=$?
+  --stomp-screenshot "$root/target/browser/demo-stomp-$label.png" \
+  --login-screenshot "$root/target/browser/demo-login-$label.png" || status=$?
 echo "browser matrix ($label) took $(( $(date +%s) - started ))s"
 exit "$status"
