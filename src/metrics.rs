@@ -39,6 +39,12 @@ struct StompLabels {
     command: String,
 }
 
+/// Labels of STOMP lifecycle event counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: &'static str,
+}
+
 /// Labels of rejection counts.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LimitLabels {
@@ -93,6 +99,7 @@ pub struct Metrics {
     rejected: Family<LimitLabels, Counter>,
     stomp_frames: Family<StompLabels, Counter>,
     stomp_subscriptions: Gauge,
+    stomp_events: Family<EventLabels, Counter>,
     rss: Gauge,
     fds: Gauge,
 }
@@ -117,6 +124,7 @@ impl Metrics {
             rejected: Family::default(),
             stomp_frames: Family::default(),
             stomp_subscriptions: Gauge::default(),
+            stomp_events: Family::default(),
             rss: Gauge::default(),
             fds: Gauge::default(),
             registry: Registry::default(),
@@ -177,6 +185,11 @@ impl Metrics {
             m.stomp_frames.clone(),
         );
         registry.register(
+            "stomp_events",
+            "STOMP session lifecycle events (connected, subscribed, unsubscribed, disconnected)",
+            m.stomp_events.clone(),
+        );
+        registry.register(
             "stomp_subscriptions",
             "STOMP subscriptions held now (in-memory broker)",
             m.stomp_subscriptions.clone(),
@@ -210,6 +223,13 @@ impl Metrics {
             command: command.to_owned(),
         };
         self.stomp_frames.get_or_create(&labels).inc();
+    }
+
+    /// A STOMP lifecycle event (`connected`, `subscribed`, `unsubscribed`, `disconnected`).
+    pub fn stomp_event(&self, event: &'static str) {
+        self.stomp_events
+            .get_or_create(&EventLabels { event })
+            .inc();
     }
 
     /// STOMP subscriptions were added (positive) or ended (negative).

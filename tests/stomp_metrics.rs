@@ -1,5 +1,5 @@
-//! STOMP figures in the metrics: frames by command and subscriptions held, back to zero when
-//! the clients go (its own test binary: the metrics are process-wide).
+//! STOMP figures in the metrics: frames by command, lifecycle events, and subscriptions held,
+//! back to zero when the clients go (its own test binary: the metrics are process-wide).
 
 mod stomp_common;
 
@@ -52,4 +52,13 @@ async fn subscriptions_and_frames_by_command_follow_the_clients() {
         line(&text, "stomp_frames_total{command=\"CONNECT\"}").as_deref(),
         Some("stomp_frames_total{command=\"CONNECT\"} 2")
     );
+    // Lifecycle events are counted with or without a listener.
+    for (event, count) in [("connected", 2), ("subscribed", 4), ("disconnected", 2)] {
+        let name = format!("stomp_events_total{{event=\"{event}\"}}");
+        assert_eq!(
+            line(&text, &name).as_deref(),
+            Some(format!("{name} {count}").as_str()),
+            "{text}"
+        );
+    }
 }

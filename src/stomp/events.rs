@@ -72,6 +72,17 @@ impl Event {
         }
     }
 
+    /// The event's name, as the `stomp_events` metric labels it: `connected`,
+    /// `subscribed`, `unsubscribed` or `disconnected`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Connected { .. } => "connected",
+            Event::Subscribed { .. } => "subscribed",
+            Event::Unsubscribed { .. } => "unsubscribed",
+            Event::Disconnected { .. } => "disconnected",
+        }
+    }
+
     /// The principal's name.
     pub fn user(&self) -> &str {
         match self {
@@ -96,18 +107,16 @@ impl Listeners {
         self.0.push(listener);
     }
 
-    /// Gives each listener the event `make` builds for `principal` of connection `serial`;
-    /// builds nothing when there is no listener.
+    /// Counts the event `make` builds for `principal` of connection `serial` (the
+    /// `stomp_events` metric) and gives it to each listener.
     pub(crate) fn emit(
         &self,
         serial: u64,
         principal: &Principal,
         make: impl FnOnce(u64, String) -> Event,
     ) {
-        if self.0.is_empty() {
-            return;
-        }
         let event = make(serial, principal.name.clone());
+        crate::metrics::global().stomp_event(event.name());
         for listener in &self.0 {
             listener(&event);
         }
