@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the real-client STOMP suites (stomp_node.mjs: @stomp/stompjs over sockjs-client and ws;
-# stomp_py.py: stomp.py over TCP and WebSocket) against the release sockjs-server on free
-# 127.0.0.1 ports, with the STOMP TCP listener on. Builds and installs nothing: expects the
+# stomp_py.py: stomp.py over TCP and WebSocket; both also identify by the HTTP request's
+# Authorization: Basic, issue #16) against the release sockjs-server on free 127.0.0.1 ports,
+# with the STOMP TCP listener on and the users alice:pw and bob:pw. Builds and installs nothing: expects the
 # binary (cargo build --release -p sockjs-server; SOCKJS_SERVER, see tests/lib.sh),
 # `npm ci --prefix tests/clients` and `pip install -r tests/clients/requirements.txt` done.
 # Exits non-zero if the binary is missing, or the server or any case fails.

@@ -1,5 +1,10 @@
 // @stomp/stompjs over sockjs-client (websocket, xhr-streaming and xhr-polling transports) and
-// over plain `ws` with a STOMP subprotocol, against a running sockjs-server.
+// over plain `ws` with a STOMP subprotocol, against a running sockjs-server; then the identity
+// of the opening HTTP request's `Authorization: Basic` (no CONNECT credentials). sockjs-client
+// in Node sends headers on its websocket transport only (transportOptions.websocket.headers,
+// given to faye-websocket); its XHR transports take none, so xhr-streaming with the header is
+// spoken here by raw HTTP (fetch).
+// The server must run with --stomp-user alice:pw --stomp-user bob:pw (run-stomp.sh does).
 // Usage: node stomp_node.mjs http://127.0.0.1:PORT
 // Prints one line per case and a final "N passed, M failed"; exits non-zero on any failure.
 // Every wait is bounded by WAIT_MS.
@@ -27,13 +32,16 @@ function within(promise, what) {
 }
 
 // A connected client; `transport` is a sockjs-client transport name or 'raw' for plain ws.
-async function connect({ transport = 'websocket', headers = {}, heartbeat = 0, onError } = {}) {
+// `http` holds the HTTP headers of the handshake (raw ws, and sockjs-client's websocket).
+async function connect({ transport = 'websocket', headers = {}, heartbeat = 0, onError, http } = {}) {
   let socket;
   const client = new Client({
     webSocketFactory: () => {
       socket = transport === 'raw'
-        ? new WebSocket(`${BASE.replace('http', 'ws')}/stomp/websocket`, ['v12.stomp', 'v11.stomp'])
-        : new SockJS(`${BASE}/stomp`, null, { transports: [transport] });
+        ? new WebSocket(`${BASE.replace('http', 'ws')}/stomp/websocket`, ['v12.stomp', 'v11.stomp'], { headers: http })
+        : new SockJS(`${BASE}/stomp`, null, {
+          transports: [transport], transportOptions: http ? { [transport]: { headers: http } } : {},
+        });
       return socket;
     },
     connectHeaders: headers,
@@ -216,6 +224,90 @@ test('the demo chat handler publishes to /topic/chat.{room}', async () => {
   const m = await box.next();
   assert.equal(m.body, 'hi all');
   assert.equal(m.headers.sender, 'bob');
+});
+
+// HTTP Basic (RFC 7617).
+const basic = (user, password) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+
+test('HTTP Basic on the sockjs websocket handshake is the user, no CONNECT credentials', async () => {
+  const { frame, client } = await open({ http: basic('alice', 'pw') });
+  assert.equal(frame.headers['user-name'], 'alice');
+  const box = await subscribed(client, '/user/queue/whisper');
+  client.publish({ destination: '/app/whisper/alice', body: 'note to self' });
+  const m = await box.next();
+  assert.equal(m.body, 'note to self');
+  assert.equal(m.headers.sender, 'alice');
+  // The handshake's user wins over CONNECT's login (bob's, unused).
+  const again = await open({ http: basic('alice', 'pw'), headers: { login: 'bob', passcode: 'pw' } });
+  assert.equal(again.frame.headers['user-name'], 'alice');
+});
+
+test('HTTP Basic on the raw /stomp/websocket is the user; a wrong password gets 401', async () => {
+  const { frame } = await open({ transport: 'raw', http: basic('bob', 'pw') });
+  assert.equal(frame.headers['user-name'], 'bob');
+  for (const http of [basic('bob', 'wrong'), basic('nobody', 'pw')]) {
+    const ws = new WebSocket(`${BASE.replace('http', 'ws')}/stomp/websocket`, ['v12.stomp'], { headers: http });
+    const status = await within(new Promise((resolve) => {
+      ws.on('unexpected-response', (req, res) => { resolve(res.statusCode); req.destroy(); });
+      ws.on('open', () => { resolve('open'); ws.close(); });
+      ws.on('error', () => {});
+    }), 'the refused handshake');
+    assert.equal(status, 401, `${JSON.stringify(http)}: handshake answered ${status}`);
+  }
+});
+
+// SockJS xhr-streaming by hand, with `http` headers on every request: the STOMP frames
+// (without their NUL) received in `a[...]` frames, awaited one by one.
+async function xhrStreaming(http) {
+  const session = `${BASE}/stomp/000/${uid('s').replace(/[^a-z0-9]/gi, '')}`;
+  const answer = await within(fetch(`${session}/xhr_streaming`, { method: 'POST', headers: http }), 'xhr_streaming');
+  if (answer.status !== 200) return { status: answer.status };
+  const reader = answer.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const frames = [];
+  const next = async () => {
+    for (;;) {
+      const line = buffer.indexOf('\n');
+      if (line >= 0) {
+        const frame = buffer.slice(0, line);
+        buffer = buffer.slice(line + 1);
+        if (frame === 'o' || frame === 'h' || /^h+$/.test(frame)) continue;
+        if (frame.startsWith('a')) { frames.push(...JSON.parse(frame.slice(1))); }
+        else if (frame.startsWith('c')) throw new Error(`closed: ${frame}`);
+        if (frames.length) return frames.shift().replace(/\0$/, '');
+        continue;
+      }
+      const { value, done } = await within(reader.read(), 'an xhr_streaming chunk');
+      if (done) throw new Error('xhr_streaming ended');
+      buffer += decoder.decode(value, { stream: true });
+    }
+  };
+  const send = (frame, headers = http) => fetch(`${session}/xhr_send`, {
+    method: 'POST', headers: { ...headers, 'Content-Type': 'text/plain' }, body: JSON.stringify([frame]),
+  });
+  return { status: 200, next, send, close: () => reader.cancel().catch(() => {}) };
+}
+
+test('HTTP Basic on xhr-streaming (raw HTTP) is the user; 401 for a wrong password, 404 for another user', async () => {
+  const stream = await xhrStreaming(basic('alice', 'pw'));
+  assert.equal(stream.status, 200);
+  try {
+    const sent = await stream.send('CONNECT\naccept-version:1.2\nhost:x\n\n\0');
+    assert.equal(sent.status, 204);
+    const connected = await stream.next();
+    assert.match(connected, /^CONNECTED\n/);
+    assert.match(connected, /\nuser-name:alice\n/);
+    // A request of alice's session by someone else (bob, or nobody) is not hers to use.
+    for (const other of [basic('bob', 'pw'), {}]) {
+      const refused = await stream.send('SEND\ndestination:/topic/x\n\nhi\0', other);
+      assert.equal(refused.status, 404, `${JSON.stringify(other)}: xhr_send answered ${refused.status}`);
+    }
+  } finally {
+    await stream.close();
+  }
+  const wrong = await xhrStreaming(basic('alice', 'wrong'));
+  assert.equal(wrong.status, 401);
 });
 
 let passed = 0;

@@ -1,12 +1,18 @@
 """stomp.py against a running sockjs-server: STOMP 1.0/1.1/1.2 over the TCP listener and
-STOMP 1.2 over the raw WebSocket at /stomp/websocket.
+STOMP 1.2 over the raw WebSocket at /stomp/websocket, including the identity of the
+WebSocket handshake's `Authorization: Basic` (stomp.py's WSStompConnection passes `header=`
+to websocket-client's handshake), which needs no CONNECT credentials.
+
+The server must run with --stomp-user alice:pw --stomp-user bob:pw (run-stomp.sh does).
 
 Usage: python3 stomp_py.py TCP_PORT HTTP_PORT
 Prints one line per case and a final "N passed, M failed"; exits non-zero on any failure.
 Every wait is bounded by WAIT.
 """
 
+import base64
 import itertools
+import logging
 import os
 import queue
 import socket
@@ -15,6 +21,7 @@ import time
 import traceback
 
 import stomp
+import websocket
 from stomp.adapter.ws import WSStompConnection
 
 HOST = "127.0.0.1"
@@ -265,6 +272,77 @@ def user_destinations_reach_every_session_of_a_user():
         m = rec.message()
         assert m.body == "for alice"
         assert m.headers["destination"] == "/user/queue/inbox"
+
+
+def basic(user, password):
+    """An `Authorization: Basic` header (RFC 7617)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+class Connected(stomp.ConnectionListener):
+    """Keeps the CONNECTED frame."""
+
+    def __init__(self):
+        self.frames = queue.Queue()
+
+    def on_connected(self, frame):
+        self.frames.put(frame)
+
+
+def connect_with_header(header, connect_headers=None):
+    """stomp.py over /stomp/websocket with `header` on the handshake; CONNECT carries only
+    `connect_headers` (no login/passcode unless given there)."""
+    conn = WSStompConnection([(HOST, HTTP_PORT)], ws_path="/stomp/websocket", header=header,
+                             timeout=WAIT, reconnect_attempts_max=1)
+    recorder, connected = Recorder(), Connected()
+    conn.set_listener("recorder", recorder)
+    conn.set_listener("connected", connected)
+    conn.connect(headers=connect_headers or {}, wait=True)
+    OPEN.append(conn)
+    return conn, recorder, connected.frames.get(timeout=WAIT)
+
+
+@case
+def http_basic_on_the_websocket_handshake_is_the_user_without_connect_credentials():
+    conn, rec, frame = connect_with_header(basic("alice", "pw"))
+    assert frame.headers.get("user-name") == "alice", frame.headers
+    # The user is alice for the broker too: a whisper to alice comes back to this session.
+    subscribe(conn, rec, "/user/queue/whisper")
+    conn.send("/app/whisper/alice", "note to self")
+    m = rec.message()
+    assert m.body == "note to self" and m.headers.get("sender") == "alice", (m.body, m.headers)
+
+
+@case
+def the_handshake_identity_wins_over_connect_credentials():
+    # The HTTP request proved alice; CONNECT's login/passcode (bob's) are not used.
+    _, _, frame = connect_with_header(basic("alice", "pw"), {"login": "bob", "passcode": "pw"})
+    assert frame.headers.get("user-name") == "alice", frame.headers
+
+
+@case
+def a_wrong_password_gets_401_on_the_websocket_handshake():
+    url = f"ws://{HOST}:{HTTP_PORT}/stomp/websocket"
+    for header in (basic("alice", "wrong"), basic("nobody", "pw")):
+        try:
+            ws = websocket.create_connection(url, header=header, timeout=WAIT)
+            ws.close()
+            raise AssertionError(f"handshake with {header} accepted")
+        except websocket.WebSocketBadStatusException as e:
+            assert e.status_code == 401, e.status_code
+    # stomp.py sees the refusal as a failed connect (it keeps no status code), and logs a
+    # warning for it, expected here.
+    stomp_log = logging.getLogger("stomp.py")
+    level = stomp_log.level
+    stomp_log.setLevel(logging.ERROR)
+    try:
+        connect_with_header(basic("alice", "wrong"))
+        raise AssertionError("stomp.py connected with a wrong password")
+    except stomp.exception.ConnectFailedException:
+        pass
+    finally:
+        stomp_log.setLevel(level)
 
 
 def main():
