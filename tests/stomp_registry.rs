@@ -6,8 +6,9 @@ mod stomp_common;
 
 use std::time::Instant;
 
-use sockjs_server::stomp::{StompConfig, UserRegistry};
-use stomp_common::{AnyClient, StompServer, Transport, WAIT};
+use sockjs_server::Config;
+use sockjs_server::stomp::{Stomp, StompConfig, UserRegistry, Users};
+use stomp_common::{AnyClient, StompServer, TcpClient, Transport, WAIT};
 
 /// Waits (bounded by [`WAIT`]) until `done` holds for the registry: sessions leave when
 /// their connection's actor or task stops, just after the client sees the end.
@@ -71,4 +72,75 @@ async fn the_registry_lists_users_sessions_and_subscriptions_over_tcp_and_sockjs
     })
     .await;
     assert_eq!(registry.subscriber_count("/topic/chat.lobby"), 0);
+}
+
+/// Churn: three waves of 300 TCP sessions of 20 users join and subscribe (an exact topic
+/// each, a wildcard for every other one); each wave a third leave with DISCONNECT and a third
+/// vanish without a word, the rest stay. After every wave the registry's counts equal a
+/// model of the sessions that stayed; after all go, it is empty.
+#[actix_web::test]
+async fn counts_stay_exact_through_churn() {
+    const WAVE: usize = 300;
+    const USERS: usize = 20;
+    const ROOMS: usize = 5;
+    let users = (0..USERS).fold(Users::new(), |u, i| u.login(format!("u{i}"), "pw"));
+    let stomp = Stomp::builder(StompConfig::default())
+        .authenticator(users)
+        .build()
+        .expect("stomp");
+    let server = StompServer::serve(stomp, &Config::default());
+    let registry = server.stomp.registry();
+    let mut kept = Vec::new(); // (client, user, room, wildcard)
+    for wave in 0..3 {
+        let mut joined = Vec::new();
+        for i in 0..WAVE {
+            let n = wave * WAVE + i;
+            let user = format!("u{}", n % USERS);
+            let (mut client, _) =
+                TcpClient::connect(server.tcp, &format!("login:{user}\npasscode:pw\n")).await;
+            let room = n % ROOMS;
+            let wildcard = n % 2 == 0;
+            let mut frames = format!("SUBSCRIBE\nid:r\ndestination:/topic/room.{room}\n\n\0");
+            if wildcard {
+                frames.push_str("SUBSCRIBE\nid:w\ndestination:/topic/room.*\n\n\0");
+            }
+            frames.push_str("SUBSCRIBE\nid:done\ndestination:/queue/none\nreceipt:ok\n\n\0");
+            client.send(&frames).await;
+            assert_eq!(client.frame().await.get("receipt-id"), Some("ok"));
+            joined.push((client, user, room, wildcard));
+        }
+        for (i, entry) in joined.into_iter().enumerate() {
+            match i % 3 {
+                0 => entry.0.disconnect().await,
+                1 => drop(entry.0),
+                _ => kept.push(entry),
+            }
+        }
+        let sessions = kept.len();
+        let users: std::collections::BTreeSet<&String> = kept.iter().map(|k| &k.1).collect();
+        let user_count = users.len();
+        eventually(registry, |r| {
+            r.users().iter().map(|u| u.sessions.len()).sum::<usize>() == sessions
+        })
+        .await;
+        assert_eq!(registry.user_count(), user_count, "wave {wave}");
+        let wildcards = kept.iter().filter(|k| k.3).count();
+        for room in 0..ROOMS {
+            let exact = kept.iter().filter(|k| k.2 == room).count();
+            assert_eq!(
+                registry.subscriber_count(&format!("/topic/room.{room}")),
+                exact + wildcards,
+                "wave {wave}, room {room}"
+            );
+        }
+        assert_eq!(registry.subscriber_count("/queue/none"), sessions);
+        for user in users {
+            let expected = kept.iter().filter(|k| &k.1 == user).count();
+            let online = registry.user(user).map_or(0, |u| u.sessions.len());
+            assert_eq!(online, expected, "wave {wave}, {user}");
+        }
+    }
+    drop(kept);
+    eventually(registry, |r| r.user_count() == 0).await;
+    assert_eq!(registry.subscriber_count("/topic/room.0"), 0);
 }
