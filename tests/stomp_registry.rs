@@ -99,7 +99,7 @@ async fn counts_stay_exact_through_churn() {
             let (mut client, _) =
                 TcpClient::connect(server.tcp, &format!("login:{user}\npasscode:pw\n")).await;
             let room = n % ROOMS;
-            let wildcard = n % 2 == 0;
+            let wildcard = n.is_multiple_of(2);
             let mut frames = format!("SUBSCRIBE\nid:r\ndestination:/topic/room.{room}\n\n\0");
             if wildcard {
                 frames.push_str("SUBSCRIBE\nid:w\ndestination:/topic/room.*\n\n\0");

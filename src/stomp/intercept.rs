@@ -268,7 +268,10 @@ mod tests {
         let (_, wrapped) = hooks(InboundOnly).wrap(Arc::clone(&out), 1, None);
         assert!(wrapped.is_none());
         let (_, wrapped) = hooks(Defaults).wrap(out, 1, None);
-        assert!(wrapped.is_some(), "an outbound hook is never skipped by default");
+        assert!(
+            wrapped.is_some(),
+            "an outbound hook is never skipped by default"
+        );
     }
 
     #[test]
