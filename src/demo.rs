@@ -61,7 +61,11 @@ pub const STOMP_PREFIX: &str = "/stomp";
 ///   (a dot, not a slash: under the broker relay RabbitMQ takes what follows `/topic/` as a
 ///   routing key and refuses a `/` in it);
 /// - `/app/whisper/{user}` sends it to `/user/{user}/queue/whisper` (every session of `user`);
-/// - `/app/echo` replies to the sender's own `/user/queue/echo`.
+/// - `/app/echo` replies to the sender's own `/user/queue/echo`;
+/// - `/app/command` runs a chat command (`/help`, answered on `/user/queue/command`); an
+///   unknown one is an error, which reaches the sender's `/user/queue/errors`;
+/// - SUBSCRIBE `/app/whoami` is answered once, to that subscription, with the principal's
+///   name (a subscribe route, Spring's `@SubscribeMapping`).
 pub fn stomp(config: StompConfig, users: Users) -> Result<Stomp, StompConfigError> {
     chat(Stomp::builder(config), users)
 }
@@ -89,6 +93,9 @@ fn chat(builder: StompBuilder, users: Users) -> Result<Stomp, StompConfigError> 
         .route("/echo", |message, context| {
             context.reply("/queue/echo", Vec::new(), message.body.clone());
             Ok(())
+        })
+        .subscribe_route("/whoami", |_, context| {
+            Ok::<_, crate::stomp::AppError>(context.principal().name.clone())
         })
         // `/app/command`: a chat command line (`/help`), answered on the sender's own
         // `/user/queue/command`; an unknown one is an `AppError`, which goes to the sender's

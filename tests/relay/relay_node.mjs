@@ -42,9 +42,12 @@ const pySend = (port, dest, body, count = 1, login) =>
   run('python3', [join(here, 'relay_py.py'), String(port), dest, body, String(count),
     ...(login ? [login] : [])]);
 
-async function connect(base, { login, heartbeat = 0, onError } = {}) {
+async function connect(base, { login, heartbeat = 0, onError, http } = {}) {
+  // `http`: headers of the opening WebSocket request (sockjs-client's websocket transport).
+  const options = { transports: ['websocket'] };
+  if (http) options.transportOptions = { websocket: { headers: http } };
   const client = new Client({
-    webSocketFactory: () => new SockJS(`${base}/stomp`, null, { transports: ['websocket'] }),
+    webSocketFactory: () => new SockJS(`${base}/stomp`, null, options),
     connectHeaders: login ? { login: login.split(':')[0], passcode: login.split(':')[1] } : {},
     heartbeatIncoming: heartbeat,
     heartbeatOutgoing: heartbeat,
@@ -189,6 +192,33 @@ test('demo chat: SENDs to /app/chat/{room} on A (stompjs, stomp.py) reach a /top
     ['alice: hello from A', 'alice: stomp.py on A']);
   await a.client.deactivate();
   await b.client.deactivate();
+});
+
+test('app: SUBSCRIBE /app/whoami on A is answered once by the node, to that subscription, with the HTTP Basic user', async () => {
+  const basic = `Basic ${Buffer.from('alice:pw').toString('base64')}`;
+  const { client, frame } = await connect(A, { http: { Authorization: basic } });
+  assert.equal(frame.headers['user-name'], 'alice', 'the handshake identity, through the relay');
+  const box = await subscribed(client, '/app/whoami');
+  const [answer] = await box.take(1);
+  assert.equal(answer.body, 'alice');
+  assert.equal(answer.headers.destination, '/app/whoami');
+  await sleep(500);
+  assert.equal(box.got.length, 1, 'answered once, no broker subscription behind it');
+  await client.deactivate();
+});
+
+test('app: an /app error on A reaches the sender\'s /user/queue/errors through the relay, and the session goes on', async () => {
+  const { client } = await connect(A, { login: 'bob:pw' });
+  const errors = await subscribed(client, '/user/queue/errors');
+  const echo = await subscribed(client, '/user/queue/echo');
+  client.publish({ destination: '/app/command', body: '/nosuch' });
+  const [error] = await errors.take(1);
+  assert.match(error.body, /unknown command/);
+  assert.match(error.headers.message, /unknown command/);
+  client.publish({ destination: '/app/echo', body: 'still here' });
+  const [back] = await echo.take(1);
+  assert.equal(back.body, 'still here');
+  await client.deactivate();
 });
 
 test('broker loss: ERROR and close, refused while down, all back when it returns', async () => {
