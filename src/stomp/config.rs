@@ -68,6 +68,47 @@ pub struct StompConfig {
     /// identity (Spring Security's `CsrfChannelInterceptor`). Default:
     /// [`CsrfPolicy::WhenCookieIdentity`].
     pub csrf: CsrfPolicy,
+    /// Message history, for recovery of missed messages, on the destinations under its
+    /// prefixes (see [`HistoryConfig`]). Default: `None` (off).
+    pub history: Option<HistoryConfig>,
+    /// Destination prefixes with presence (who is subscribed now, and join/leave events),
+    /// e.g. `["/topic/chat."]`. Default: empty (off).
+    pub presence: Vec<String>,
+}
+
+/// Message history for recovery: each message published to a destination under one of the
+/// prefixes gets an `offset`, the destination's stream an `epoch`, and a SUBSCRIBE naming
+/// the last offset and epoch it saw gets what it missed, then the live stream.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// Destinations with history: those starting with one of these. Default: `["/topic/"]`.
+    pub prefixes: Vec<String>,
+    /// Messages kept per destination; past it the oldest goes. Default: 100.
+    pub max_messages: usize,
+    /// How long a message is kept. Default: 5 minutes.
+    pub max_age: Duration,
+    /// Bytes (bodies and headers) kept over all destinations; past it the oldest messages
+    /// go, whatever their destination. Default: 64 MiB.
+    pub max_bytes: usize,
+}
+
+setters!(HistoryConfig {
+    prefixes: Vec<String>,
+    max_messages: usize,
+    max_age: Duration,
+    max_bytes: usize,
+});
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            prefixes: vec!["/topic/".to_owned()],
+            max_messages: 100,
+            max_age: Duration::from_secs(300),
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 /// When a STOMP CONNECT must prove, with a CSRF token, that it comes from the application's
@@ -99,6 +140,8 @@ setters!(StompConfig {
     path_separator: char,
     error_destination: Option<String>,
     csrf: CsrfPolicy,
+    history: Option<HistoryConfig>,
+    presence: Vec<String>,
 });
 
 impl Default for StompConfig {
@@ -120,6 +163,8 @@ impl Default for StompConfig {
             path_separator: '/',
             error_destination: Some("/queue/errors".to_owned()),
             csrf: CsrfPolicy::WhenCookieIdentity,
+            history: None,
+            presence: Vec::new(),
         }
     }
 }

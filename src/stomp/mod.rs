@@ -82,7 +82,7 @@ pub use auth::{
 };
 pub use broker::BrokerLimits;
 
-pub use config::{CsrfPolicy, StompConfig, StompConfigError};
+pub use config::{CsrfPolicy, HistoryConfig, StompConfig, StompConfigError};
 pub(crate) use connection::Connection;
 pub use destination::DestinationError;
 pub use error::StompError;
