@@ -217,6 +217,7 @@ impl Connection {
             }
         };
         self.shared.broker.leave(self.serial);
+        self.shared.live.remove(self.serial);
         if let Some(principal) = principal {
             let listeners = &self.shared.hooks.listeners;
             listeners.emit(self.serial, &principal, |serial, user| {

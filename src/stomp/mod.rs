@@ -58,6 +58,7 @@ pub mod frame;
 pub mod headers;
 pub(crate) mod heartbeat;
 pub(crate) mod intercept;
+pub(crate) mod live;
 pub(crate) mod message;
 pub(crate) mod online;
 pub(crate) mod relay;

@@ -16,6 +16,7 @@ use super::auth::{Authenticator, Authorizer};
 use super::broker::{Broker, BrokerLimits};
 use super::config::StompConfig;
 use super::intercept::Hooks;
+use super::live::Live;
 use super::relay::Relay;
 
 /// What every connection of a service shares.
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     /// Interceptors and event listeners ([`StompBuilder::interceptor`](super::StompBuilder::interceptor),
     /// [`StompBuilder::on_event`](super::StompBuilder::on_event)).
     pub(crate) hooks: Arc<Hooks>,
+    /// This node's connected connections, for server-side disconnects.
+    pub(crate) live: Live,
     next_serial: AtomicU64,
 }
 
@@ -59,6 +62,7 @@ impl Shared {
             authorizer,
             identify: None,
             hooks: Arc::default(),
+            live: Live::default(),
             next_serial: AtomicU64::new(1),
         }
     }

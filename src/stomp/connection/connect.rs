@@ -77,14 +77,28 @@ impl Connection {
         Ok(())
     }
 
-    /// Tells the listeners the connection is connected.
+    /// Tells the listeners the connection is connected, and lists it as live.
     fn connected_event(&self) {
+        self.go_live();
         if let Ok(principal) = self.principal() {
             let listeners = &self.shared.hooks.listeners;
             listeners.emit(self.serial, principal, |serial, user| Event::Connected {
                 serial,
                 user,
             });
+        }
+    }
+
+    /// Lists the connection among the live ones, so that the server side can disconnect it
+    /// (see `stomp/live.rs`); its close removes it.
+    fn go_live(&self) {
+        if let (Ok(principal), Some(version)) = (self.principal(), self.version()) {
+            let session = match &self.shared.relay {
+                Some(relay) => relay.session_id(self.serial),
+                None => self.serial.to_string(),
+            };
+            let outlet = Arc::clone(&self.outlet);
+            (self.shared.live).insert(self.serial, &principal.name, session, version, outlet);
         }
     }
 
