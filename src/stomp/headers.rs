@@ -69,3 +69,41 @@ pub const EXCLUSIVE: &str = "exclusive";
 pub const AUTO_DELETE: &str = "auto-delete";
 /// Whether the queue survives a broker restart.
 pub const DURABLE: &str = "durable";
+
+// Presence MESSAGEs (ours; docs/stomp.md "Presence").
+
+/// What a presence MESSAGE is: `snapshot`, `join` or `leave`.
+pub const PRESENCE: &str = "presence";
+/// The user a presence `join` or `leave` is about.
+pub const USER: &str = "user";
+
+// Message history and recovery (our extension, docs/stomp.md "History and recovery").
+
+/// A MESSAGE's position in its destination's history: increasing per destination (through
+/// the relay: RabbitMQ's stream offset).
+pub const OFFSET: &str = "offset";
+/// The history a MESSAGE's `offset` belongs to: opaque; a client sends back the one of the
+/// last MESSAGE it processed. Also in the RECEIPT of a SUBSCRIBE to a history destination.
+pub const EPOCH: &str = "epoch";
+/// SUBSCRIBE: the `offset` of the last MESSAGE the client processed; it asks for what came
+/// after, then the live stream.
+pub const RECOVER_OFFSET: &str = "recover-offset";
+/// SUBSCRIBE: the `epoch` of the last MESSAGE the client processed (with `recover-offset`).
+pub const RECOVER_EPOCH: &str = "recover-epoch";
+/// RECEIPT of a SUBSCRIBE that asked to recover: `true` when every missed message was
+/// replayed, `false` when some were lost (the application reloads its state).
+pub const RECOVERED: &str = "recovered";
+
+// RabbitMQ streams (RabbitMQ STOMP guide, "Stream Support"; rabbit_stomp_headers.hrl).
+
+/// SUBSCRIBE: where a stream consumer starts (`first`, `last`, `next`, an offset); MESSAGE:
+/// the message's offset in the stream.
+pub const X_STREAM_OFFSET: &str = "x-stream-offset";
+/// SUBSCRIBE: the queue type to declare (`stream`).
+pub const X_QUEUE_TYPE: &str = "x-queue-type";
+/// SUBSCRIBE to `/topic/...`: the name of the queue to declare and bind.
+pub const X_QUEUE_NAME: &str = "x-queue-name";
+/// SUBSCRIBE: the declared queue's retention in bytes.
+pub const X_MAX_LENGTH_BYTES: &str = "x-max-length-bytes";
+/// SUBSCRIBE: unacknowledged messages the broker sends at most (required for streams).
+pub const PREFETCH_COUNT: &str = "prefetch-count";
