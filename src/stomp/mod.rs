@@ -61,6 +61,7 @@ pub(crate) mod intercept;
 pub(crate) mod live;
 pub(crate) mod message;
 pub(crate) mod online;
+pub(crate) mod presence;
 pub(crate) mod relay;
 pub(crate) mod reply;
 mod shared;
@@ -92,6 +93,7 @@ pub use frame::{Command, Frame, Version};
 pub use intercept::{Inbound, InterceptContext, Interceptor, Outbound};
 pub(crate) use message::Outlet;
 pub use online::{OnlineSession, OnlineSubscription, OnlineUser, UserRegistry};
+pub use presence::{PRESENCE_PREFIX, Presence, PresenceUser};
 pub(crate) use relay::Relay;
 pub use relay::{RelayConfig, RelayError};
 pub use reply::{IntoReply, Reply};
@@ -239,7 +241,9 @@ impl StompBuilder {
             self.authorizer,
         );
         shared.identify = self.identify;
-        shared.hooks = Arc::new(self.hooks);
+        let mut hooks = self.hooks;
+        presence::install(&mut shared, &mut hooks);
+        shared.hooks = Arc::new(hooks);
         Ok(Stomp(Arc::new(shared)))
     }
 }
@@ -313,5 +317,21 @@ impl Stomp {
     /// [`UserRegistry`]).
     pub fn registry(&self) -> UserRegistry<'_> {
         UserRegistry::new(&self.0)
+    }
+
+    /// Who is subscribed to `destination` now: its users with their session counts, and the
+    /// sessions in all (docs/stomp.md, "Presence"). Only for destinations under a
+    /// [`StompConfig::presence`] prefix (not wildcards); for others `tracked` is false and
+    /// nobody is listed. With the broker relay, other nodes' sessions count as last
+    /// announced (their changes as they happen, their whole part every
+    /// `registry_interval`; a silent node is dropped after three).
+    pub fn presence(&self, destination: &str) -> Presence {
+        match &self.0.presence {
+            Some(hub) => hub.presence(destination),
+            None => Presence {
+                destination: destination.to_owned(),
+                ..Presence::default()
+            },
+        }
     }
 }

@@ -17,6 +17,7 @@ use super::broker::{Broker, BrokerLimits};
 use super::config::StompConfig;
 use super::intercept::Hooks;
 use super::live::Live;
+use super::presence::Hub;
 use super::relay::Relay;
 
 /// What every connection of a service shares.
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) hooks: Arc<Hooks>,
     /// This node's connected connections, for server-side disconnects.
     pub(crate) live: Live,
+    /// Presence, when [`StompConfig::presence`] names prefixes.
+    pub(crate) presence: Option<Arc<Hub>>,
     next_serial: AtomicU64,
 }
 
@@ -63,6 +66,7 @@ impl Shared {
             identify: None,
             hooks: Arc::default(),
             live: Live::default(),
+            presence: None,
             next_serial: AtomicU64::new(1),
         }
     }

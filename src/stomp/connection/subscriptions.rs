@@ -2,7 +2,8 @@
 //! destination (for [`Event::Unsubscribed`]), and which ids a subscribe route answered
 //! (Spring's `@SubscribeMapping`: no broker subscription, so their UNSUBSCRIBE is answered
 //! here and does nothing). Also where SUBSCRIBEs to `/app` destinations that a subscribe
-//! route serves are answered, and where subscribe and unsubscribe events come from.
+//! route serves are answered, and presence SUBSCRIBEs (`/presence/...`, handed to
+//! [`crate::stomp::presence`]), and where subscribe and unsubscribe events come from.
 //!
 //! Owns: the id -> destination table (at most `max_subscriptions` ids) and the answering of
 //! `/app` SUBSCRIBEs. Must not: subscribe anything in the broker or the relay (the local and
@@ -16,10 +17,11 @@ use crate::stomp::app::AppContext;
 use crate::stomp::auth::Action;
 use crate::stomp::broker::BrokerError;
 use crate::stomp::command::{ClientCommand, Subscribe};
-use crate::stomp::destination::{Target, classify};
+use crate::stomp::destination::{DestinationError, Target, classify};
 use crate::stomp::error::StompError;
 use crate::stomp::events::Event;
 use crate::stomp::frame::Version;
+use crate::stomp::presence;
 use crate::stomp::reply::Dispatch;
 
 /// One open subscription.
@@ -158,6 +160,21 @@ impl Connection {
 
     fn answer_subscribe(&mut self, subscribe: &Subscribe) -> Result<bool, StompError> {
         let shared = Arc::clone(&self.shared);
+        if let Some(hub) = &shared.presence
+            && let Some(destination) = presence::watched(&subscribe.destination)
+        {
+            if !hub.tracks(destination) {
+                let unknown = DestinationError::Unknown(subscribe.destination.clone());
+                return Err(unknown.into());
+            }
+            self.authorize(Action::Subscribe, &subscribe.destination)?;
+            self.subscriptions.admits(&subscribe.id)?;
+            let version = self.version().unwrap_or(Version::V1_2);
+            let outlet = Arc::clone(&self.outlet);
+            hub.watch(self.serial, &subscribe.id, outlet, version, destination);
+            self.opened(subscribe.id.clone(), subscribe.destination.clone(), true);
+            return Ok(true);
+        }
         let Ok(Target::App(path)) = classify(&subscribe.destination, &shared.config.app_prefix)
         else {
             return Ok(false);

@@ -25,16 +25,19 @@ pub mod session;
 pub mod system;
 
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::decode::{FrameError, Limits};
-use super::frame::{Frame, Version};
+use super::frame::{Command, Frame, Version};
+use super::headers::{CONTENT_TYPE, DESTINATION};
 use super::online::OnlineSession;
+use super::presence::Hub;
 use link::LinkTx;
 use registry::Registry;
 
@@ -42,6 +45,8 @@ use registry::Registry;
 pub const DEFAULT_PREFIXES: [&str; 2] = ["/topic/", "/queue/"];
 /// The topic the nodes announce their users' sessions on.
 pub const REGISTRY_TOPIC: &str = "/topic/sockjs-server.user-registry";
+/// The topic the nodes announce their presence counts on (when presence is on).
+pub const PRESENCE_TOPIC: &str = "/topic/sockjs-server.presence";
 
 /// How to reach the broker and what to tell it.
 #[non_exhaustive]
@@ -64,6 +69,9 @@ pub struct RelayConfig {
     /// How often this node announces its users' sessions (and on every change); another
     /// node's announcement is forgotten after three of these. Default: 5 s.
     pub registry_interval: Duration,
+    /// Where the nodes announce their presence counts ([`StompConfig::presence`](crate::stomp::StompConfig));
+    /// used only when presence is on. Default: `/topic/sockjs-server.presence`.
+    pub presence_topic: String,
     /// First and longest pause between two system connection attempts. Default: 0.5 s, 5 s.
     pub reconnect: (Duration, Duration),
     /// Time to open a broker connection and get CONNECTED. Default: 10 s.
@@ -82,6 +90,7 @@ setters!(RelayConfig {
     prefixes: Vec<String>,
     registry_topic: String,
     registry_interval: Duration,
+    presence_topic: String,
     reconnect: (Duration, Duration),
     connect_timeout: Duration,
     max_buffered_bytes: usize,
@@ -99,6 +108,7 @@ impl RelayConfig {
             prefixes: DEFAULT_PREFIXES.map(str::to_owned).to_vec(),
             registry_topic: REGISTRY_TOPIC.to_owned(),
             registry_interval: Duration::from_secs(5),
+            presence_topic: PRESENCE_TOPIC.to_owned(),
             reconnect: (Duration::from_millis(500), Duration::from_secs(5)),
             connect_timeout: Duration::from_secs(10),
             max_buffered_bytes: 1024 * 1024,
@@ -160,6 +170,8 @@ pub(crate) struct Inner {
     system: Mutex<Option<LinkTx>>,
     changed: Notify,
     started: AtomicBool,
+    /// Presence, when on: its announcements travel on the system connection.
+    presence: OnceLock<Arc<Hub>>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -184,6 +196,7 @@ impl Relay {
             system: Mutex::new(None),
             changed: Notify::new(),
             started: AtomicBool::new(false),
+            presence: OnceLock::new(),
         }))
     }
 
@@ -271,6 +284,23 @@ impl Relay {
         route::relayed(destination, &self.0.config.prefixes)
     }
 
+    /// Presence is on: its announcements go through this relay (set once, before start).
+    pub(crate) fn set_presence(&self, hub: Arc<Hub>) {
+        let _ = self.0.presence.set(hub);
+    }
+
+    /// Sends a presence announcement on the presence topic.
+    ///
+    /// # Errors
+    /// As [`Relay::system_send`].
+    pub(crate) fn presence_send(&self, body: Bytes) -> Result<(), RelayError> {
+        let frame = Frame::new(Command::Send)
+            .header(DESTINATION, self.0.config.presence_topic.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        self.system_send(&frame)
+    }
+
     /// Sends `frame` (a SEND) on the system connection.
     ///
     /// # Errors
@@ -296,6 +326,10 @@ impl Inner {
         if let Err(e) = self.registry.lock().apply(text, now()) {
             log::debug!("stomp relay: {e}");
         }
+    }
+
+    pub(crate) fn presence(&self) -> Option<&Arc<Hub>> {
+        self.presence.get()
     }
 
     pub(crate) async fn changed(&self) {

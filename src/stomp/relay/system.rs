@@ -1,8 +1,11 @@
 //! The shared "system" connection (Spring's `_system_` session): it carries what the server
 //! itself publishes and the user registry broadcast (each node subscribes to the registry
 //! topic and announces its own users' sessions on every change and every
-//! `registry_interval`). It heart-beats on its own, with the relay as the client, and when it
-//! fails it reconnects with backoff for as long as the server runs.
+//! `registry_interval`), and, when presence is on, the presence topic (each node's part every
+//! `registry_interval` and on connecting, with a hello the others answer with theirs; the
+//! changes themselves are sent by [`crate::stomp::presence`] as they happen). It heart-beats
+//! on its own, with the relay as the client, and when it fails it reconnects with backoff for
+//! as long as the server runs.
 //!
 //! Owns: the system connection's task. Must not: end while the runtime runs, or panic.
 
@@ -21,6 +24,8 @@ use crate::stomp::heartbeat::{self, Clock};
 
 /// The system connection's subscription id for the registry topic.
 const REGISTRY_SUBSCRIPTION: &str = "sockjs-server.registry";
+/// The system connection's subscription id for the presence topic (when presence is on).
+const PRESENCE_SUBSCRIPTION: &str = "sockjs-server.presence";
 
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
@@ -60,6 +65,22 @@ fn connect_frame(inner: &Inner) -> Frame {
             .header(PASSCODE, passcode.clone());
     }
     frame
+}
+
+/// This node's presence part on the presence topic (`hello`: asking for the others' now).
+fn announce_presence(inner: &Inner, tx: &LinkTx, hello: bool) -> Result<(), RelayError> {
+    let Some(hub) = inner.presence() else {
+        return Ok(());
+    };
+    let mut result = Ok(());
+    hub.announce_part(hello, |body| {
+        let frame = Frame::new(Command::Send)
+            .header(DESTINATION, inner.config.presence_topic.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        result = tx.frame(&frame, Version::V1_2);
+    });
+    result
 }
 
 fn announce(inner: &Inner, tx: &LinkTx) -> Result<(), RelayError> {
@@ -113,8 +134,17 @@ async fn session(inner: &Arc<Inner>) -> Result<(), (bool, RelayError)> {
         .header(DESTINATION, config.registry_topic.clone());
     let up = |e| (true, e);
     tx.frame(&subscribe, Version::V1_2).map_err(up)?;
+    if inner.presence().is_some() {
+        let subscribe = Frame::new(Command::Subscribe)
+            .header(ID, PRESENCE_SUBSCRIPTION)
+            .header(DESTINATION, config.presence_topic.clone());
+        tx.frame(&subscribe, Version::V1_2).map_err(up)?;
+    }
     announce(inner, &tx).map_err(up)?;
     inner.set_system(Some(tx.clone()));
+    // After set_system: a change announced from now on follows a part that counts it or
+    // comes after it.
+    announce_presence(inner, &tx, true).map_err(up)?;
     log::info!("stomp relay: system connection to {} up", config.address);
     let mut refresh = tokio::time::interval(config.registry_interval);
     let result = loop {
@@ -130,7 +160,7 @@ async fn session(inner: &Arc<Inner>) -> Result<(), (bool, RelayError)> {
                 Ok(incoming) => {
                     clock.received(now());
                     if let Incoming::Frame(frame) = incoming
-                        && let Err(e) = on_frame(inner, &frame)
+                        && let Err(e) = on_frame(inner, &tx, &frame)
                     {
                         break Err(e);
                     }
@@ -147,7 +177,10 @@ async fn session(inner: &Arc<Inner>) -> Result<(), (bool, RelayError)> {
                 }
             }
             _ = refresh.tick() => {
-                if let Err(e) = announce(inner, &tx) {
+                if let Some(hub) = inner.presence() {
+                    hub.expire(now());
+                }
+                if let Err(e) = announce(inner, &tx).and_then(|()| announce_presence(inner, &tx, false)) {
                     break Err(e);
                 }
             }
@@ -164,8 +197,17 @@ async fn session(inner: &Arc<Inner>) -> Result<(), (bool, RelayError)> {
     result.map_err(up)
 }
 
-fn on_frame(inner: &Inner, frame: &Frame) -> Result<(), RelayError> {
+fn on_frame(inner: &Inner, tx: &LinkTx, frame: &Frame) -> Result<(), RelayError> {
     match frame.command {
+        Command::Message if frame.get(SUBSCRIPTION) == Some(PRESENCE_SUBSCRIPTION) => {
+            let asked = inner
+                .presence()
+                .is_some_and(|hub| hub.on_announcement(&frame.body, now()));
+            match asked {
+                true => announce_presence(inner, tx, false),
+                false => Ok(()),
+            }
+        }
         Command::Message if frame.get(SUBSCRIPTION) == Some(REGISTRY_SUBSCRIPTION) => {
             match std::str::from_utf8(&frame.body) {
                 Ok(text) => inner.apply_snapshot(text),
