@@ -120,6 +120,11 @@ struct Cli {
     /// Seconds between two announcements of this node's users to the other nodes.
     #[arg(long, default_value_t = RELAY.registry_interval.as_secs_f64())]
     relay_registry_interval: f64,
+    /// A destination prefix with presence (who is subscribed, join/leave events at
+    /// /presence{destination}; docs/stomp.md "Presence"), e.g. /topic/chat. (repeat; off
+    /// unless given).
+    #[arg(long = "stomp-presence")]
+    stomp_presence: Vec<String>,
 }
 
 /// `NAME:PASSCODE` as a pair.
@@ -195,7 +200,8 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let stomp_config = StompConfig::default()
         .allow_anonymous(!cli.stomp_require_login)
         .heart_beat((cli.stomp_heart_beat, cli.stomp_heart_beat))
-        .relay(relay);
+        .relay(relay)
+        .presence(cli.stomp_presence.clone());
     let stomp = demo::stomp_for_site(stomp_config, users, &site)?;
     mounts.push(demo::stomp_mount(&base, &stomp)?);
     let stomp_tcp = cli
