@@ -60,6 +60,8 @@
 //! - [`identity`]: who a session is, from the HTTP request that opened it (a login cookie
 //!   with its CSRF token, HTTP Basic, bearer tokens), for handlers and STOMP alike.
 //! - [`protocol`]: the SockJS protocol as pure code (frames, quoting, decoding), reusable.
+//! - [`api`]: the server HTTP API for other backends (publish, who is online, disconnect), on
+//!   its own listener with a key ([`server::Options::api`] serves it).
 //! - [`metrics`]: Prometheus metrics ([`server::Options::metrics`] serves them).
 //! - [`demo`]: the demo services the binary serves (and the conformance suites expect).
 //! - [`config::ProxyNet`]: trusted proxy networks, for the client's real address.
@@ -87,6 +89,7 @@ macro_rules! setters {
     };
 }
 
+pub mod api;
 pub mod config;
 pub mod demo;
 mod forwarded;

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use clap::Parser;
+use sockjs_server::api::{Api, ApiConfig};
 use sockjs_server::stomp::{RelayConfig, StompConfig, Users};
 use sockjs_server::{Config, demo, server};
 
@@ -71,6 +72,17 @@ struct Cli {
     /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
     #[arg(long)]
     metrics_bind: Option<String>,
+    /// Serve the server HTTP API (publish, users, disconnect) at http://ADDR/api/ (off
+    /// unless given; needs --api-key). Keep it private: bind it to a loopback or internal
+    /// address, never the public one.
+    #[arg(long)]
+    api_bind: Option<String>,
+    /// The key every API request must carry (Authorization: Bearer KEY or X-API-Key: KEY).
+    #[arg(long, env = "SOCKJS_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Largest API request body, in bytes (413 past it).
+    #[arg(long, default_value_t = sockjs_server::api::DEFAULT_MAX_BODY_BYTES)]
+    api_max_body_bytes: usize,
     /// Seconds between two one-line stats logs (0: none).
     #[arg(long, default_value_t = OPTIONS.stats_interval.map_or(0, |d| d.as_secs()))]
     stats_interval: u64,
@@ -225,6 +237,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(addr) = &cli.metrics_bind {
         options = options.metrics(Some(std::sync::Arc::new(TcpListener::bind(addr)?)));
+    }
+    if let Some(addr) = &cli.api_bind {
+        let config = ApiConfig::default()
+            .key(cli.api_key.clone().unwrap_or_default())
+            .max_body_bytes(cli.api_max_body_bytes);
+        let api = Api::new(stomp.clone(), config)?;
+        let listener = TcpListener::bind(addr)?;
+        log::info!("server API on http://{}/api/", listener.local_addr()?);
+        options = options.api(Some((std::sync::Arc::new(listener), api)));
     }
     log::info!(
         "sockjs-server listening on http://{}",

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
+use crate::api::Api;
 use crate::{memory, metrics};
 
 use crate::protocol::CloseReason;
@@ -47,6 +48,10 @@ pub struct Options {
     /// Where to serve `GET /metrics` (Prometheus/OpenMetrics text), on its own listener so
     /// it need not be exposed with the service. Default: none (off).
     pub metrics: Option<Arc<TcpListener>>,
+    /// Where to serve the server HTTP API ([`crate::api`]: publish, who is online,
+    /// disconnect), on its own listener, which must stay private (the key is its only
+    /// guard). Default: none (off).
+    pub api: Option<(Arc<TcpListener>, Api)>,
     /// Interval of the one-line stats log at info level. Default: 60 s; `None` turns it off.
     pub stats_interval: Option<Duration>,
     /// How often to check whether enough sessions have gone to give freed memory back to the
@@ -83,6 +88,7 @@ setters!(Options {
     request_head_timeout: Duration,
     keep_alive: Duration,
     metrics: Option<Arc<TcpListener>>,
+    api: Option<(Arc<TcpListener>, Api)>,
     stats_interval: Option<Duration>,
     memory_trim: Option<Duration>,
     routes: Option<Routes>,
@@ -97,6 +103,7 @@ impl Default for Options {
             request_head_timeout: Duration::from_secs(5),
             keep_alive: Duration::from_secs(5),
             metrics: None,
+            api: None,
             stats_interval: Some(Duration::from_secs(60)),
             memory_trim: Some(Duration::from_secs(1)),
             routes: None,
@@ -155,6 +162,10 @@ pub async fn run(
         Some(listener) => Some(serve_metrics(listener.try_clone()?)?),
         None => None,
     };
+    let api_server = match &options.api {
+        Some((listener, api)) => Some(serve_api(listener.try_clone()?, api.clone())?),
+        None => None,
+    };
     let stats = options
         .stats_interval
         .map(|every| actix_web::rt::spawn(log_stats(mounts.clone(), every)));
@@ -165,8 +176,8 @@ pub async fn run(
     for task in [stats, trim].into_iter().flatten() {
         task.abort();
     }
-    if let Some(metrics) = metrics_server {
-        metrics.stop(true).await;
+    for side in [metrics_server, api_server].into_iter().flatten() {
+        side.stop(true).await;
     }
     log::info!("shutting down: closing every session");
     for mount in &mounts {
@@ -188,6 +199,21 @@ fn serve_metrics(listener: TcpListener) -> io::Result<actix_web::dev::ServerHand
                     .body(metrics::global().encode())
             }),
         )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok(handle)
+}
+
+/// Serves the server API on its own small server.
+fn serve_api(listener: TcpListener, api: Api) -> io::Result<actix_web::dev::ServerHandle> {
+    let server = HttpServer::new(move || {
+        let api = api.clone();
+        App::new().configure(move |config| api.configure(config))
     })
     .workers(1)
     .disable_signals()

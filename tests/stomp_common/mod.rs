@@ -343,3 +343,159 @@ impl StompServer {
         }
     }
 }
+
+impl StompServer {
+    /// Serves `stomp` as [`StompServer::serve`] does, with server `options` of the test's
+    /// own (e.g. [`server::Options::api`] on a listener the test bound).
+    pub fn serve_with_options(
+        stomp: Stomp,
+        base: &Config,
+        options: server::Options,
+    ) -> StompServer {
+        let mount = demo::stomp_mount(base, &stomp).expect("mount");
+        let http = TcpListener::bind("127.0.0.1:0").expect("bind http");
+        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        tcp.set_nonblocking(true).expect("nonblocking");
+        let (http_addr, tcp_addr) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let service = stomp.clone();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let tcp = tokio::net::TcpListener::from_std(tcp)?;
+                let (tcp_stop, tcp_stopped) = tokio::sync::oneshot::channel::<()>();
+                actix_web::rt::spawn(service.serve_tcp(tcp, async {
+                    let _ = tcp_stopped.await;
+                }));
+                let result = server::run(http, vec![mount], options, async {
+                    let _ = stopped.await;
+                })
+                .await;
+                let _ = tcp_stop.send(());
+                result
+            })
+        });
+        StompServer {
+            http: http_addr,
+            tcp: tcp_addr,
+            stomp,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl SockJsClient {
+    /// The next frame, or [`Next::Closed`] when the session ends (a `c[...]` frame, or the
+    /// WebSocket's close or end).
+    pub async fn next(&mut self) -> Next {
+        use conformance::ws::Event;
+        loop {
+            if let Some(frame) = self.decoder.next_frame().expect("valid frames") {
+                return Next::Frame(frame);
+            }
+            match self.ws.next_event().await.expect("an event in time") {
+                Event::Text(text) if text.starts_with('c') => return Next::Closed,
+                Event::Text(text) => {
+                    if let Some(array) = text.strip_prefix('a') {
+                        let messages: Vec<String> = serde_json::from_str(array).expect("a[...]");
+                        for m in messages {
+                            self.decoder.push(m.as_bytes());
+                        }
+                    }
+                }
+                Event::Close(_) | Event::Gone(_) => return Next::Closed,
+                other => panic!("unexpected WebSocket event: {other:?}"),
+            }
+        }
+    }
+}
+
+/// A STOMP client over a SockJS xhr-streaming session (an HTTP transport): frames go out by
+/// `xhr_send`, come back on the streaming response (`h`, `o` and the prelude skipped).
+pub struct XhrStreamingClient {
+    target: conformance::target::Target,
+    path: String,
+    stream: conformance::stream::Stream,
+    decoder: Decoder,
+    lines: Vec<u8>,
+}
+
+impl XhrStreamingClient {
+    /// Opens a session's streaming response and sends CONNECT with `headers`, expecting
+    /// CONNECTED.
+    pub async fn connect(http: SocketAddr, headers: &str) -> (XhrStreamingClient, Frame) {
+        use conformance::request::Request;
+        static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let target = conformance::target::Target::parse(&format!("http://{http}")).expect("url");
+        let path = format!("/stomp/000/xhrs{n}-{}", std::process::id());
+        let open = Request::post(&format!("{path}/xhr_streaming"));
+        let stream = tokio::time::timeout(WAIT, conformance::stream::Stream::open(&target, &open))
+            .await
+            .expect("streaming opened in time")
+            .expect("streaming response");
+        assert_eq!(stream.status(), 200);
+        let mut c = XhrStreamingClient {
+            target,
+            path,
+            stream,
+            decoder: Decoder::new(Limits::default()),
+            lines: Vec::new(),
+        };
+        c.send(&format!("CONNECT\naccept-version:1.2\n{headers}\n\0"))
+            .await;
+        let connected = c.frame().await;
+        assert_eq!(connected.command.as_str(), "CONNECTED", "{connected:?}");
+        (c, connected)
+    }
+
+    /// Sends `text` (one or more frames) as one SockJS message, by `xhr_send`.
+    pub async fn send(&mut self, text: &str) {
+        use conformance::request::Request;
+        let message = serde_json::to_string(&[text]).expect("json");
+        let request = Request::post(&format!("{}/xhr_send", self.path)).body(message);
+        let sent = conformance::http::fetch(&self.target, &request)
+            .await
+            .expect("xhr_send");
+        assert_eq!(sent.status(), 204, "xhr_send: {}", sent.text());
+    }
+
+    /// The next frame, or [`Next::Closed`] at a `c[...]` frame or the end of the response.
+    pub async fn next(&mut self) -> Next {
+        loop {
+            if let Some(frame) = self.decoder.next_frame().expect("valid frames") {
+                return Next::Frame(frame);
+            }
+            if let Some(end) = self.lines.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.lines.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line[..end]).into_owned();
+                if line.starts_with('c') {
+                    return Next::Closed;
+                }
+                if let Some(array) = line.strip_prefix('a') {
+                    let messages: Vec<String> = serde_json::from_str(array).expect("a[...]");
+                    for m in messages {
+                        self.decoder.push(m.as_bytes());
+                    }
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(WAIT, self.stream.next_frame())
+                .await
+                .expect("streamed in time")
+                .expect("streaming read");
+            match chunk {
+                Some(bytes) => self.lines.extend_from_slice(&bytes),
+                None => return Next::Closed,
+            }
+        }
+    }
+
+    /// The next frame; panics if the session ended.
+    pub async fn frame(&mut self) -> Frame {
+        match self.next().await {
+            Next::Frame(f) => f,
+            Next::Closed => panic!("session ended while a frame was expected"),
+        }
+    }
+}
