@@ -34,7 +34,8 @@ struct Fixture {
 fn start() -> Fixture {
     let disconnected = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&disconnected);
-    let stomp = Stomp::builder(StompConfig::default())
+    let config = StompConfig::default().presence(vec!["/topic/room.".to_owned()]);
+    let stomp = Stomp::builder(config)
         .authenticator(Users::new().login("alice", "pw").login("bob", "pw"))
         .on_event(move |event| {
             if matches!(event, Event::Disconnected { .. }) {
@@ -279,6 +280,49 @@ async fn the_users_endpoints_list_who_is_online_with_sessions_and_subscriptions(
     let (status, nobody) = call(f.api, authorized(Request::get("/api/users/carol"))).await;
     assert_eq!(status, 404);
     assert_eq!(nobody["error"], "user \"carol\" is not online");
+}
+
+#[actix_web::test]
+async fn presence_lists_who_is_subscribed_to_a_tracked_destination() {
+    let f = start();
+    let (mut tcp, _) = TcpClient::connect(f.server.tcp, &login("alice")).await;
+    tcp.send(&subscribe("a", "/topic/room.1")).await;
+    tcp.frame().await;
+    let (mut ws, _) = SockJsClient::connect(f.server.http, &login("bob")).await;
+    ws.send(&subscribe("b", "/topic/room.1")).await;
+    ws.frame().await;
+    let ask = |destination: &str| {
+        authorized(Request::get(&format!(
+            "/api/presence?destination={destination}"
+        )))
+    };
+    let start = Instant::now();
+    let room = loop {
+        let (status, room) = call(f.api, ask("/topic/room.1")).await;
+        assert_eq!(status, 200);
+        if room["user_count"] == 2 || start.elapsed() > WAIT {
+            break room;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        room,
+        json!({"destination": "/topic/room.1", "tracked": true, "user_count": 2, "sessions": 2,
+            "users": [{"user": "alice", "sessions": 1}, {"user": "bob", "sessions": 1}]})
+    );
+    let (status, other) = call(f.api, ask("/topic/other")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&other["tracked"], &other["user_count"]),
+        (&json!(false), &json!(0))
+    );
+    let (status, missing) = call(f.api, authorized(Request::get("/api/presence"))).await;
+    assert_eq!(status, 400);
+    assert!(
+        missing["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("destination"))
+    );
 }
 
 #[actix_web::test]

@@ -3,7 +3,10 @@
 //! undeclared (chunked) body is cut off as soon as it passes it; both get 413. A body that
 //! is not the endpoint's JSON gets 400 with serde's message (what and where).
 //!
-//! Owns: reading and decoding bodies. Must not: buffer more than the bound.
+//! A query string ([`query`]) that is not the endpoint's parameters gets 400 the same way.
+//!
+//! Owns: reading and decoding bodies and query strings. Must not: buffer more than the
+//! bound.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, web};
@@ -45,6 +48,12 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadJson(e.to_string()))
+}
+
+/// The query string of `request`, decoded as `T`.
+pub(crate) fn query<T: DeserializeOwned>(request: &HttpRequest) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(request.query_string())
+        .map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))
 }
 
 #[cfg(test)]

@@ -4,16 +4,17 @@
 //! request carrying the API key (`Authorization: Bearer KEY` or `X-API-Key: KEY`); JSON in
 //! and out, errors as `{"error": "..."}` with an HTTP status.
 //!
-//! | Method and path            | What                                                     |
-//! |----------------------------|----------------------------------------------------------|
-//! | `POST /api/publish`        | a message to `/topic/..`, `/queue/..`, `/user/{name}/..` |
-//! | `GET /api/users`           | online users (with the relay: of every node) and count   |
-//! | `GET /api/users/{name}`    | one user's sessions and their subscriptions              |
-//! | `POST /api/disconnect`     | close a user's or a session's connections on this node   |
+//! | Method and path                    | What                                              |
+//! |------------------------------------|---------------------------------------------------|
+//! | `POST /api/publish`                | a message to `/topic/`, `/queue/`, `/user/{name}/` |
+//! | `GET /api/presence?destination=..` | who is subscribed there (presence prefixes)       |
+//! | `GET /api/users`                   | online users (with the relay: every node's)       |
+//! | `GET /api/users/{name}`            | one user's sessions and their subscriptions       |
+//! | `POST /api/disconnect`             | close a user's or a session's connections here    |
 //!
 //! # Layout
-//! `auth` (the key check), `body` (the capped JSON body), `error` (the one status table),
-//! `publish`, `users`, `disconnect` (one file per endpoint group).
+//! `auth` (the key check), `body` (the capped JSON body, the query string), `error` (the one status table),
+//! `publish`, `presence`, `users`, `disconnect` (one file per endpoint group).
 //!
 //! Owns: the API's routes, config and handlers. Must not: hold STOMP state or rules of its
 //! own (it calls [`Stomp`]'s public methods only), or be reachable from the service's
@@ -23,6 +24,7 @@ mod auth;
 mod body;
 mod disconnect;
 mod error;
+mod presence;
 mod publish;
 mod users;
 
@@ -145,6 +147,8 @@ impl Api {
                 .route("/users", web::route().to(not_allowed))
                 .route("/users/{name}", web::get().to(users::one))
                 .route("/users/{name}", web::route().to(not_allowed))
+                .route("/presence", web::get().to(presence::presence))
+                .route("/presence", web::route().to(not_allowed))
                 .route("/disconnect", web::post().to(disconnect::disconnect))
                 .route("/disconnect", web::route().to(not_allowed)),
         );

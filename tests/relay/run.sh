@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The broker relay suite: a private RabbitMQ (rabbitmq.sh), two sockjs-server nodes relaying
 # through it on free 127.0.0.1 ports, and relay_node.mjs (@stomp/stompjs over sockjs-client,
-# with stomp.py sends via relay_py.py). Builds nothing: expects the release binary (cargo
+# with stomp.py sends via relay_py.py), then relay_api.mjs (the server HTTP API of each node,
+# --api-bind with a key). Builds nothing: expects the release binary (cargo
 # build --release -p sockjs-server; SOCKJS_SERVER, see tests/lib.sh), `npm ci --prefix
 # tests/clients` and `pip install -r tests/clients/requirements.txt` done; installs
 # rabbitmq-server if missing.
@@ -25,23 +26,28 @@ stop_tracked_on_exit "$here/rabbitmq.sh" stop
 stomp_port="$("$here/rabbitmq.sh" start | sed -n 's/^STOMP_PORT=//p')"
 echo "run.sh: RabbitMQ STOMP on 127.0.0.1:$stomp_port"
 
-start_node() { # name http tcp
-  "$binary" --bind "127.0.0.1:$2" --stomp-tcp "127.0.0.1:$3" \
+export SOCKJS_API_KEY="relay-suite-$$-$RANDOM$RANDOM"   # the nodes' server API key
+start_node() { # name http tcp api
+  "$binary" --bind "127.0.0.1:$2" --stomp-tcp "127.0.0.1:$3" --api-bind "127.0.0.1:$4" \
     --broker-relay "127.0.0.1:$stomp_port" --relay-registry-interval 1 \
     --stomp-user alice:pw --stomp-user bob:pw \
     --static-dir /nonexistent --workers 2 >"$logs/$1.log" 2>&1 &
   pids+=($!)
   track $!
-  wait_listening "$2" $! "$STARTUP_TRIES" && wait_listening "$3" $! "$STARTUP_TRIES" ||
+  wait_listening "$2" $! "$STARTUP_TRIES" && wait_listening "$3" $! "$STARTUP_TRIES" &&
+    wait_listening "$4" $! "$STARTUP_TRIES" ||
     { cat "$logs/$1.log" >&2; exit 1; }
 }
 http_a="$(free_port)"; tcp_a="$(free_port)"; http_b="$(free_port)"; tcp_b="$(free_port)"
-start_node a "$http_a" "$tcp_a"
-start_node b "$http_b" "$tcp_b"
+api_a="$(free_port)"; api_b="$(free_port)"
+start_node a "$http_a" "$tcp_a" "$api_a"
+start_node b "$http_b" "$tcp_b" "$api_b"
 
 status=0
 RABBITMQ_SH="$here/rabbitmq.sh" timeout "$SUITE_TIMEOUT" node "$here/relay_node.mjs" \
   "http://127.0.0.1:$http_a" "http://127.0.0.1:$http_b" "$tcp_a" "$tcp_b" || status=1
+timeout "$SUITE_TIMEOUT" node "$here/relay_api.mjs" "http://127.0.0.1:$http_a" \
+  "http://127.0.0.1:$http_b" "http://127.0.0.1:$api_a" "http://127.0.0.1:$api_b" || status=1
 
 # Both nodes must have survived everything (broker loss included) without a panic.
 for i in 0 1; do
