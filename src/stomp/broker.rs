@@ -11,12 +11,14 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::command::AckMode;
 use super::frame::Version;
+use super::history::History;
 use super::message::{Outlet, Published, Wire};
 
 /// Why the broker refused an operation.
@@ -73,6 +75,9 @@ struct Sub {
     key: Key,
     ack: AckMode,
     unacked: VecDeque<Arc<Published>>,
+    /// Topic messages held while the subscription's history replay is being sent (so that
+    /// none overtakes it); `None` once live.
+    replaying: Option<Vec<Arc<Published>>>,
 }
 
 struct Member {
@@ -101,6 +106,10 @@ struct State {
     /// application uses, a trie would be the next step for thousands.
     wildcards: HashMap<String, Vec<SubKey>>,
     queues: HashMap<String, Queue>,
+    /// Message history of the destinations it covers ([`StompConfig::history`]).
+    ///
+    /// [`StompConfig::history`]: super::StompConfig::history
+    history: Option<History<Arc<Published>>>,
 }
 
 /// The in-memory broker shared by every connection of a service (SockJS and TCP alike).
@@ -184,7 +193,8 @@ impl Broker {
         send_all(deliveries);
     }
 
-    /// Subscribes `serial`'s subscription `id` to `key`; `destination` is what it asked for.
+    /// Subscribes `serial`'s subscription `id` to `key` (live only; see
+    /// [`Broker::subscribe_recovering`]).
     ///
     /// # Errors
     /// Duplicate id, too many subscriptions, or a session that has not joined.
@@ -195,43 +205,55 @@ impl Broker {
         key: Key,
         ack: AckMode,
     ) -> Result<(), BrokerError> {
-        let mut deliveries = Vec::new();
-        {
-            let mut state = self.state.lock();
-            let member = state
-                .members
-                .get_mut(&serial)
-                .ok_or(BrokerError::NotJoined)?;
-            if member.subs.contains_key(id) {
-                return Err(BrokerError::DuplicateSubscription(id.to_owned()));
-            }
-            if member.subs.len() >= self.limits.max_subscriptions {
-                return Err(BrokerError::TooManySubscriptions(
-                    self.limits.max_subscriptions,
-                ));
-            }
-            let sub = Sub {
-                key: key.clone(),
-                ack,
-                unacked: VecDeque::new(),
-            };
-            member.subs.insert(id.to_owned(), sub);
-            crate::metrics::global().stomp_subscriptions(1);
-            let entry = (serial, id.to_owned());
-            match key {
-                Key::Topic(name) => state.topic_map(&name).entry(name).or_default().push(entry),
-                Key::Queue(name) => {
-                    state
-                        .queues
-                        .entry(name.clone())
-                        .or_default()
-                        .consumers
-                        .push(entry);
-                    self.dispatch(&mut state, &name, &mut deliveries);
-                }
+        self.subscribe_recovering(serial, id, key, ack, None)
+            .map(drop)
+    }
+
+    /// Checks and records subscription `id` under the lock; `replaying` says whether topic
+    /// messages are held for it until its replay is sent.
+    fn attach(
+        &self,
+        state: &mut State,
+        entry: SubKey,
+        key: Key,
+        ack: AckMode,
+        replaying: bool,
+        deliveries: &mut Deliveries,
+    ) -> Result<(), BrokerError> {
+        let (serial, id) = entry;
+        let member = state
+            .members
+            .get_mut(&serial)
+            .ok_or(BrokerError::NotJoined)?;
+        if member.subs.contains_key(&id) {
+            return Err(BrokerError::DuplicateSubscription(id));
+        }
+        if member.subs.len() >= self.limits.max_subscriptions {
+            return Err(BrokerError::TooManySubscriptions(
+                self.limits.max_subscriptions,
+            ));
+        }
+        let sub = Sub {
+            key: key.clone(),
+            ack,
+            unacked: VecDeque::new(),
+            replaying: replaying.then(Vec::new),
+        };
+        member.subs.insert(id.clone(), sub);
+        crate::metrics::global().stomp_subscriptions(1);
+        let entry = (serial, id);
+        match key {
+            Key::Topic(name) => state.topic_map(&name).entry(name).or_default().push(entry),
+            Key::Queue(name) => {
+                state
+                    .queues
+                    .entry(name.clone())
+                    .or_default()
+                    .consumers
+                    .push(entry);
+                self.dispatch(state, &name, deliveries);
             }
         }
-        send_all(deliveries);
         Ok(())
     }
 
@@ -262,10 +284,17 @@ impl Broker {
             let mut state = self.state.lock();
             match key {
                 Key::Topic(name) => {
+                    let message = state.stamp(name, message, Instant::now());
+                    let mut held = Vec::new();
                     for (serial, id) in state.topic_subscribers(name) {
-                        if let Some((outlet, version)) = Self::outlet(&state, *serial) {
+                        if state.replaying(*serial, id) {
+                            held.push((*serial, id.clone()));
+                        } else if let Some((outlet, version)) = Self::outlet(&state, *serial) {
                             deliveries.push((outlet, message.wire(version, id, false)));
                         }
+                    }
+                    for (serial, id) in held {
+                        state.hold(serial, &id, &message);
                     }
                 }
                 Key::Queue(name) => {
@@ -409,6 +438,8 @@ impl Broker {
     }
 }
 
+#[path = "broker_history.rs"]
+mod history;
 #[path = "broker_online.rs"]
 mod online;
 #[path = "broker_topics.rs"]

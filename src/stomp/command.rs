@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::frame::{Command, Frame, Version};
 use super::headers::{
     ACCEPT_VERSION, ACK, CONTENT_LENGTH, DESTINATION, HEART_BEAT, ID, MESSAGE_ID, RECEIPT,
-    SUBSCRIPTION, TRANSACTION,
+    RECOVER_EPOCH, RECOVER_OFFSET, SUBSCRIPTION, TRANSACTION,
 };
 use super::heartbeat::{self, HeartBeatError};
 
@@ -78,6 +78,19 @@ pub struct Subscribe {
     pub id: String,
     /// The ack mode.
     pub ack: AckMode,
+    /// What the client last saw of the destination's history (`recover-offset` and
+    /// `recover-epoch`), asking for what it missed.
+    pub recover: Option<Recover>,
+}
+
+/// A SUBSCRIBE's request to recover missed messages: the offset and epoch of the last
+/// MESSAGE the client processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recover {
+    /// The last offset seen.
+    pub offset: u64,
+    /// The epoch it belongs to.
+    pub epoch: String,
 }
 
 /// An ACK or NACK frame.
@@ -213,10 +226,22 @@ fn subscribe(frame: &Frame, version: Version) -> Result<Subscribe, CommandError>
         Some("client-individual") => AckMode::ClientIndividual,
         Some(_) => return Err(CommandError::BadHeader(ACK)),
     };
+    let recover = match (frame.get(RECOVER_OFFSET), frame.get(RECOVER_EPOCH)) {
+        (None, None) => None,
+        (Some(offset), Some(epoch)) => Some(Recover {
+            offset: offset
+                .parse()
+                .map_err(|_| CommandError::BadHeader(RECOVER_OFFSET))?,
+            epoch: epoch.to_owned(),
+        }),
+        (None, Some(_)) => return Err(CommandError::MissingHeader(RECOVER_OFFSET)),
+        (Some(_), None) => return Err(CommandError::MissingHeader(RECOVER_EPOCH)),
+    };
     Ok(Subscribe {
         destination: destination.to_owned(),
         id: id.to_owned(),
         ack,
+        recover,
     })
 }
 

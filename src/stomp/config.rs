@@ -210,6 +210,17 @@ impl StompConfig {
                 return Err(StompConfigError::Zero(name));
             }
         }
+        if let Some(h) = &self.history {
+            for (name, zero) in [
+                ("history.max_messages", h.max_messages == 0),
+                ("history.max_age", h.max_age.is_zero()),
+                ("history.max_bytes", h.max_bytes == 0),
+            ] {
+                if zero {
+                    return Err(StompConfigError::Zero(name));
+                }
+            }
+        }
         if let Some(problem) = self.relay.as_ref().and_then(RelayConfig::problem) {
             return Err(StompConfigError::Relay(problem));
         }

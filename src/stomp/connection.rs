@@ -282,6 +282,7 @@ impl Connection {
         let Request { receipt, command } =
             command::parse(frame, self.version().unwrap_or(Version::V1_2))?;
         let disconnect = command == ClientCommand::Disconnect;
+        let mut receipt_headers = Vec::new();
         match (command, &self.phase) {
             (ClientCommand::Connect(connect), Phase::AwaitingConnect { .. }) => {
                 return self.connect(connect, now);
@@ -294,13 +295,15 @@ impl Connection {
                 if !self.answer(&command)? {
                     self.admits(&command)?;
                     let tracked = subscriptions::Change::of(&command);
-                    self.apply(command)?;
+                    receipt_headers = self.apply(command)?;
                     self.track(tracked);
                 }
             }
         }
         if let Some(receipt) = receipt {
-            self.reply(Frame::new(Command::Receipt).header(RECEIPT_ID, receipt));
+            let mut frame = Frame::new(Command::Receipt).header(RECEIPT_ID, receipt);
+            frame.headers.extend(receipt_headers);
+            self.reply(frame);
         }
         if disconnect {
             self.finish();

@@ -4,7 +4,7 @@
 //!
 //! Owns: the MESSAGE frame layout. Must not: do I/O itself or know about sessions.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -95,6 +95,28 @@ impl Published {
     /// The body.
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// The headers given when it was published (and the history's `offset` and `epoch`).
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The same message with `extra` headers after its own (the history's `offset` and
+    /// `epoch`, added once, before any delivery encodes it).
+    pub fn with_headers(self: Arc<Self>, extra: Vec<(String, String)>) -> Arc<Published> {
+        let (id, destination, mut headers, body) = match Arc::try_unwrap(self) {
+            Ok(p) => (p.id, p.destination, p.headers, p.body),
+            Err(shared) => (
+                shared.id.clone(),
+                shared.destination.clone(),
+                shared.headers.clone(),
+                shared.body.clone(),
+            ),
+        };
+        headers.retain(|(name, _)| !extra.iter().any(|(n, _)| n == name));
+        headers.extend(extra);
+        Arc::new(Published::new(id, destination, headers, body))
     }
 
     /// Bytes the message holds.

@@ -57,6 +57,7 @@ pub(crate) mod events;
 pub mod frame;
 pub mod headers;
 pub(crate) mod heartbeat;
+pub(crate) mod history;
 pub(crate) mod intercept;
 pub(crate) mod live;
 pub(crate) mod message;
@@ -90,6 +91,7 @@ pub use destination::DestinationError;
 pub use error::StompError;
 pub use events::Event;
 pub use frame::{Command, Frame, Version};
+pub use history::{HistoryMessage, HistoryPage};
 pub use intercept::{Inbound, InterceptContext, Interceptor, Outbound};
 pub(crate) use message::Outlet;
 pub use online::{OnlineSession, OnlineSubscription, OnlineUser, UserRegistry};
@@ -317,6 +319,18 @@ impl Stomp {
     /// [`UserRegistry`]).
     pub fn registry(&self) -> UserRegistry<'_> {
         UserRegistry::new(&self.0)
+    }
+
+    /// The last `limit` retained messages of `destination` with its epoch and last offset
+    /// (docs/stomp.md, "History and recovery"), from this node's in-memory history: `None`
+    /// when history is off, `destination` is not under a [`HistoryConfig::prefixes`] prefix
+    /// or has no known stream, and always with the broker relay (the history is then
+    /// RabbitMQ's streams, which this node does not read for the API).
+    pub fn history(&self, destination: &str, limit: usize) -> Option<HistoryPage> {
+        if self.0.relay.is_some() {
+            return None;
+        }
+        self.0.broker.history(destination, limit)
     }
 
     /// Who is subscribed to `destination` now: its users with their session counts, and the

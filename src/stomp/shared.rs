@@ -56,9 +56,10 @@ impl Shared {
             max_unacked: config.max_unacked,
         };
         let relay = (config.relay.clone()).map(|r| Relay::new(r, config.limits));
+        let broker = Broker::new(limits).with_history(config.history.as_ref());
         Shared {
             config,
-            broker: Broker::new(limits),
+            broker,
             relay,
             router,
             authenticator,

@@ -21,8 +21,12 @@ use crate::stomp::error::StompError;
 use crate::stomp::reply::Dispatch;
 
 impl Connection {
-    /// Applies a command of a connected client (CONNECT and DISCONNECT are the connection's).
-    pub(super) fn apply(&mut self, command: ClientCommand) -> Result<(), StompError> {
+    /// Applies a command of a connected client (CONNECT and DISCONNECT are the connection's);
+    /// the headers its RECEIPT carries besides `receipt-id` (a SUBSCRIBE's history report).
+    pub(super) fn apply(
+        &mut self,
+        command: ClientCommand,
+    ) -> Result<Vec<(String, String)>, StompError> {
         let shared = Arc::clone(&self.shared);
         let broker = &shared.broker;
         match command {
@@ -33,7 +37,7 @@ impl Connection {
                     None => self.send(send)?,
                 }
             }
-            ClientCommand::Subscribe(subscribe) => self.subscribe(subscribe)?,
+            ClientCommand::Subscribe(subscribe) => return self.subscribe(subscribe),
             ClientCommand::Unsubscribe(id) => broker.unsubscribe(self.serial, &id)?,
             ClientCommand::Ack(ack) => self.ack(ack, false)?,
             ClientCommand::Nack(ack) => self.ack(ack, true)?,
@@ -49,7 +53,7 @@ impl Connection {
             ClientCommand::Abort(tx) => self.transactions.abort(tx)?,
             ClientCommand::Disconnect | ClientCommand::Connect(_) => {}
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     fn ack(&mut self, ack: Ack, nack: bool) -> Result<(), StompError> {
@@ -91,7 +95,8 @@ impl Connection {
         }
     }
 
-    fn subscribe(&self, subscribe: Subscribe) -> Result<(), StompError> {
+    /// Subscribes, recovering missed history if asked; the receipt's history headers.
+    fn subscribe(&self, subscribe: Subscribe) -> Result<Vec<(String, String)>, StompError> {
         self.authorize(Action::Subscribe, &subscribe.destination)?;
         let key = match classify(&subscribe.destination, &self.shared.config.app_prefix)? {
             Target::Topic(name) => Key::Topic(name.to_owned()),
@@ -101,9 +106,13 @@ impl Connection {
                 return Err(DestinationError::WrongUse(subscribe.destination, "SUBSCRIBE").into());
             }
         };
-        Ok(self
-            .shared
-            .broker
-            .subscribe(self.serial, &subscribe.id, key, subscribe.ack)?)
+        let report = self.shared.broker.subscribe_recovering(
+            self.serial,
+            &subscribe.id,
+            key,
+            subscribe.ack,
+            subscribe.recover.as_ref(),
+        )?;
+        Ok(report.map(|r| r.headers()).unwrap_or_default())
     }
 }
