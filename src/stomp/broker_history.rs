@@ -154,13 +154,14 @@ impl State {
         let Some(history) = self.history.as_mut().filter(|h| h.covers(name)) else {
             return message;
         };
-        let size = message.size();
-        history.append(name, size, now, |p| {
+        history.append(name, now, move |p| {
             let extra = vec![
                 (OFFSET.to_owned(), p.offset.to_string()),
                 (EPOCH.to_owned(), p.epoch.clone()),
             ];
-            Arc::clone(&message).with_headers(extra)
+            let stamped = message.with_headers(extra);
+            let size = stamped.size();
+            (stamped, size)
         })
     }
 

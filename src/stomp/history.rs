@@ -137,14 +137,14 @@ impl<M: Clone> History<M> {
         self.bytes
     }
 
-    /// Appends a message of `size` bytes to `destination` at `now`: `make` builds it from its
-    /// position (epoch and new offset); it is returned as kept. Evicts what the bounds say.
+    /// Appends a message to `destination` at `now`: `make` builds it from its position
+    /// (epoch and new offset) and says its size in bytes; it is returned as kept. Evicts what
+    /// the bounds say.
     pub fn append(
         &mut self,
         destination: &str,
-        size: usize,
         now: Instant,
-        make: impl FnOnce(&Position) -> M,
+        make: impl FnOnce(&Position) -> (M, usize),
     ) -> M {
         self.evict(now);
         let key = self.stream(destination, now);
@@ -154,7 +154,8 @@ impl<M: Clone> History<M> {
                 return make(&Position {
                     epoch: String::new(),
                     offset: 0,
-                });
+                })
+                .0;
             };
             stream.last += 1;
             stream.touched = now;
@@ -164,7 +165,7 @@ impl<M: Clone> History<M> {
             };
             (stream.generation, position)
         };
-        let message = make(&position);
+        let (message, size) = make(&position);
         let kept = Kept {
             offset: position.offset,
             size,

@@ -17,9 +17,9 @@ fn config(max_messages: usize, max_age_ms: u64, max_bytes: usize) -> HistoryConf
 /// Appends message `n` (its value is its number) and returns its offset.
 fn append(h: &mut History<u64>, d: &str, size: usize, now: Instant, n: u64) -> (u64, String) {
     let mut at = (0, String::new());
-    h.append(d, size, now, |p| {
+    h.append(d, now, |p| {
         at = (p.offset, p.epoch.clone());
-        n
+        (n, size)
     });
     at
 }

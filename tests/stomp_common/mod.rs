@@ -499,3 +499,85 @@ impl XhrStreamingClient {
         }
     }
 }
+
+/// A STOMP client over SockJS xhr-polling (`/stomp/000/{id}/xhr`): each wait for a frame is
+/// one long poll (or several, bounded by [`WAIT`]); frames go out by `xhr_send`.
+pub struct XhrPollingClient {
+    target: conformance::target::Target,
+    path: String,
+    decoder: Decoder,
+    closed: bool,
+}
+
+impl XhrPollingClient {
+    /// Opens a session (`o`) and sends CONNECT with `headers`, expecting CONNECTED.
+    pub async fn connect(http: SocketAddr, headers: &str) -> (XhrPollingClient, Frame) {
+        static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let target = conformance::target::Target::parse(&format!("http://{http}")).expect("url");
+        let path = format!("/stomp/000/xhrp{n}-{}", std::process::id());
+        let mut c = XhrPollingClient {
+            target,
+            path,
+            decoder: Decoder::new(Limits::default()),
+            closed: false,
+        };
+        assert_eq!(c.poll().await, "o\n", "the open frame");
+        c.send(&format!("CONNECT\naccept-version:1.2\n{headers}\n\0"))
+            .await;
+        let connected = c.frame().await;
+        assert_eq!(connected.command.as_str(), "CONNECTED", "{connected:?}");
+        (c, connected)
+    }
+
+    async fn poll(&self) -> String {
+        let request = conformance::request::Request::post(&format!("{}/xhr", self.path));
+        let answer = tokio::time::timeout(WAIT, conformance::http::fetch(&self.target, &request))
+            .await
+            .expect("polled in time")
+            .expect("xhr poll");
+        answer.text()
+    }
+
+    /// Sends `text` (one or more frames) as one SockJS message, by `xhr_send`.
+    pub async fn send(&mut self, text: &str) {
+        let message = serde_json::to_string(&[text]).expect("json");
+        let request =
+            conformance::request::Request::post(&format!("{}/xhr_send", self.path)).body(message);
+        let sent = conformance::http::fetch(&self.target, &request)
+            .await
+            .expect("xhr_send");
+        assert_eq!(sent.status(), 204, "xhr_send: {}", sent.text());
+    }
+
+    /// The next frame, or [`Next::Closed`] at a `c[...]` frame.
+    pub async fn next(&mut self) -> Next {
+        loop {
+            if let Some(frame) = self.decoder.next_frame().expect("valid frames") {
+                return Next::Frame(frame);
+            }
+            if self.closed {
+                return Next::Closed;
+            }
+            let body = self.poll().await;
+            for line in body.lines() {
+                if line.starts_with('c') {
+                    self.closed = true;
+                } else if let Some(array) = line.strip_prefix('a') {
+                    let messages: Vec<String> = serde_json::from_str(array).expect("a[...]");
+                    for m in messages {
+                        self.decoder.push(m.as_bytes());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next frame; panics if the session ended.
+    pub async fn frame(&mut self) -> Frame {
+        match self.next().await {
+            Next::Frame(f) => f,
+            Next::Closed => panic!("session ended while a frame was expected"),
+        }
+    }
+}
