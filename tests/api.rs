@@ -16,7 +16,7 @@ use conformance::request::Request;
 use conformance::target::Target;
 use serde_json::{Value, json};
 use sockjs_server::api::{Api, ApiConfig, ApiConfigError};
-use sockjs_server::stomp::{Event, Stomp, StompConfig, Users};
+use sockjs_server::stomp::{Event, HistoryConfig, Stomp, StompConfig, Users};
 use sockjs_server::{Config, server};
 use stomp_common::{Next, SockJsClient, StompServer, TcpClient, WAIT, XhrStreamingClient};
 
@@ -34,7 +34,10 @@ struct Fixture {
 fn start() -> Fixture {
     let disconnected = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&disconnected);
-    let config = StompConfig::default().presence(vec!["/topic/room.".to_owned()]);
+    let history = HistoryConfig::default().prefixes(vec!["/topic/log.".to_owned()]);
+    let config = StompConfig::default()
+        .presence(vec!["/topic/room.".to_owned()])
+        .history(Some(history));
     let stomp = Stomp::builder(config)
         .authenticator(Users::new().login("alice", "pw").login("bob", "pw"))
         .on_event(move |event| {
@@ -323,6 +326,45 @@ async fn presence_lists_who_is_subscribed_to_a_tracked_destination() {
             .as_str()
             .is_some_and(|e| e.contains("destination"))
     );
+}
+
+#[actix_web::test]
+async fn history_gives_the_last_messages_of_a_destination_with_its_position() {
+    let f = start();
+    for n in 1..=3 {
+        let publish = json!({"destination": "/topic/log.a", "body": format!("m{n}")});
+        assert_eq!(post(f.api, "/api/publish", publish).await.0, 200);
+    }
+    let ask = |query: &str| authorized(Request::get(&format!("/api/history?{query}")));
+    let (status, page) = call(f.api, ask("destination=/topic/log.a&limit=2")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["destination"], "/topic/log.a");
+    assert_eq!(page["last_offset"], 3);
+    let epoch = page["epoch"].as_str().expect("an epoch");
+    let messages = page["messages"].as_array().expect("messages");
+    let seen: Vec<(u64, &str)> = messages
+        .iter()
+        .map(|m| {
+            (
+                m["offset"].as_u64().unwrap_or(0),
+                m["body"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [(2, "m2"), (3, "m3")]);
+    assert_eq!(messages[0]["headers"]["epoch"], epoch);
+    let (status, all) = call(f.api, ask("destination=/topic/log.a")).await;
+    assert_eq!(status, 200);
+    assert_eq!(all["messages"].as_array().map(Vec::len), Some(3));
+    let (status, none) = call(f.api, ask("destination=/topic/news")).await;
+    assert_eq!(status, 404);
+    assert!(
+        none["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no history"))
+    );
+    let (status, _) = call(f.api, ask("destination=/topic/log.a&limit=many")).await;
+    assert_eq!(status, 400);
 }
 
 #[actix_web::test]

@@ -8,13 +8,14 @@
 //! |------------------------------------|---------------------------------------------------|
 //! | `POST /api/publish`                | a message to `/topic/`, `/queue/`, `/user/{name}/` |
 //! | `GET /api/presence?destination=..` | who is subscribed there (presence prefixes)       |
+//! | `GET /api/history?destination=..`  | a destination's retained messages (in-memory)     |
 //! | `GET /api/users`                   | online users (with the relay: every node's)       |
 //! | `GET /api/users/{name}`            | one user's sessions and their subscriptions       |
 //! | `POST /api/disconnect`             | close a user's or a session's connections here    |
 //!
 //! # Layout
 //! `auth` (the key check), `body` (the capped JSON body, the query string), `error` (the one status table),
-//! `publish`, `presence`, `users`, `disconnect` (one file per endpoint group).
+//! `publish`, `history`, `presence`, `users`, `disconnect` (one file per endpoint group).
 //!
 //! Owns: the API's routes, config and handlers. Must not: hold STOMP state or rules of its
 //! own (it calls [`Stomp`]'s public methods only), or be reachable from the service's
@@ -24,6 +25,7 @@ mod auth;
 mod body;
 mod disconnect;
 mod error;
+mod history;
 mod presence;
 mod publish;
 mod users;
@@ -35,6 +37,7 @@ use actix_web::{HttpRequest, web};
 use crate::stomp::Stomp;
 
 pub use error::ApiError;
+pub use history::DEFAULT_HISTORY_LIMIT;
 
 /// The default of [`ApiConfig::max_body_bytes`]: 1 MiB, room for any STOMP message of the
 /// default limits (`StompConfig::limits`' `max_frame_bytes` is 1 MiB too) plus its JSON quoting.
@@ -143,6 +146,8 @@ impl Api {
             web::scope("/api")
                 .route("/publish", web::post().to(publish::publish))
                 .route("/publish", web::route().to(not_allowed))
+                .route("/history", web::get().to(history::history))
+                .route("/history", web::route().to(not_allowed))
                 .route("/users", web::get().to(users::list))
                 .route("/users", web::route().to(not_allowed))
                 .route("/users/{name}", web::get().to(users::one))
