@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use sockjs_server::api::{Api, ApiConfig};
-use sockjs_server::stomp::{RelayConfig, StompConfig, Users};
+use sockjs_server::stomp::{HistoryConfig, RelayConfig, StompConfig, Users};
 use sockjs_server::{Config, demo, server};
 
 // The flags' defaults are the library's, so that `--help` and the library never disagree.
@@ -137,6 +137,26 @@ struct Cli {
     /// unless given).
     #[arg(long = "stomp-presence")]
     stomp_presence: Vec<String>,
+    /// Keep message history for recovery (offset/epoch on MESSAGEs, SUBSCRIBE
+    /// recover-offset/recover-epoch; docs/stomp.md "History and recovery") with the library's
+    /// bounds, on /topic/ unless --stomp-history-prefix says otherwise.
+    #[arg(long)]
+    stomp_history: bool,
+    /// A destination prefix with history (repeat; implies --stomp-history).
+    #[arg(long = "stomp-history-prefix")]
+    stomp_history_prefixes: Vec<String>,
+}
+
+/// The history the flags ask for (`None`: off).
+fn history_config(on: bool, prefixes: &[String]) -> Option<HistoryConfig> {
+    if !on && prefixes.is_empty() {
+        return None;
+    }
+    let config = HistoryConfig::default();
+    Some(match prefixes.is_empty() {
+        true => config,
+        false => config.prefixes(prefixes.to_vec()),
+    })
 }
 
 /// `NAME:PASSCODE` as a pair.
@@ -213,7 +233,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .allow_anonymous(!cli.stomp_require_login)
         .heart_beat((cli.stomp_heart_beat, cli.stomp_heart_beat))
         .relay(relay)
-        .presence(cli.stomp_presence.clone());
+        .presence(cli.stomp_presence.clone())
+        .history(history_config(
+            cli.stomp_history,
+            &cli.stomp_history_prefixes,
+        ));
     let stomp = demo::stomp_for_site(stomp_config, users, &site)?;
     mounts.push(demo::stomp_mount(&base, &stomp)?);
     let stomp_tcp = cli
