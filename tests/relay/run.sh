@@ -30,7 +30,7 @@ export SOCKJS_API_KEY="relay-suite-$$-$RANDOM$RANDOM"   # the nodes' server API 
 start_node() { # name http tcp api
   "$binary" --bind "127.0.0.1:$2" --stomp-tcp "127.0.0.1:$3" --api-bind "127.0.0.1:$4" \
     --broker-relay "127.0.0.1:$stomp_port" --relay-registry-interval 1 \
-    --stomp-user alice:pw --stomp-user bob:pw \
+    --stomp-user alice:pw --stomp-user bob:pw --stomp-presence /topic/chat. \
     --static-dir /nonexistent --workers 2 >"$logs/$1.log" 2>&1 &
   pids+=($!)
   track $!
@@ -46,6 +46,9 @@ start_node b "$http_b" "$tcp_b" "$api_b"
 status=0
 RABBITMQ_SH="$here/rabbitmq.sh" timeout "$SUITE_TIMEOUT" node "$here/relay_node.mjs" \
   "http://127.0.0.1:$http_a" "http://127.0.0.1:$http_b" "$tcp_a" "$tcp_b" || status=1
+# Presence across the two nodes (both started with --stomp-presence /topic/chat.).
+timeout "$SUITE_TIMEOUT" node "$here/relay_presence.mjs" \
+  "http://127.0.0.1:$http_a" "http://127.0.0.1:$http_b" || status=1
 timeout "$SUITE_TIMEOUT" node "$here/relay_api.mjs" "http://127.0.0.1:$http_a" \
   "http://127.0.0.1:$http_b" "http://127.0.0.1:$api_a" "http://127.0.0.1:$api_b" || status=1
 

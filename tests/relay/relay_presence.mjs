@@ -1,0 +1,217 @@
+// Presence across two relayed nodes (docs/stomp.md "Presence"): @stomp/stompjs over
+// sockjs-client on nodes A and B started with --stomp-presence /topic/chat. and relaying
+// through one RabbitMQ. Usage: node relay_presence.mjs HTTP_A HTTP_B (http://127.0.0.1:PORT).
+// Prints one line per case and a final "N passed, M failed"; every wait is bounded.
+
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, '../clients/package.json'));
+const { Client } = require('@stomp/stompjs');
+const SockJS = require('sockjs-client');
+
+const [A, B] = process.argv.slice(2);
+const WAIT_MS = 10000;
+let unique = 0;
+const uid = (name) => `${name}-${process.pid}-${++unique}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function within(promise, what, ms = WAIT_MS) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function connect(base, login) {
+  const client = new Client({
+    webSocketFactory: () => new SockJS(`${base}/stomp`, null, { transports: ['websocket'] }),
+    connectHeaders: login ? { login, passcode: 'pw' } : {},
+    heartbeatIncoming: 0,
+    heartbeatOutgoing: 0,
+    reconnectDelay: 0,
+    debug: () => {},
+  });
+  const connected = new Promise((resolve, reject) => {
+    client.onConnect = resolve;
+    client.onStompError = (f) => reject(new Error(`ERROR: ${f.headers.message}`));
+    client.onWebSocketClose = () => reject(new Error('socket closed before CONNECTED'));
+  });
+  client.activate();
+  const frame = await within(connected, 'CONNECTED');
+  client.onWebSocketClose = () => {};
+  client.onStompError = () => {};
+  return { client, user: frame.headers['user-name'] };
+}
+
+// SUBSCRIBE with a receipt; resolves once the broker (or the node) has it.
+async function subscribed(client, destination) {
+  const got = [];
+  let wake = () => {};
+  const receipt = uid('sub');
+  const done = new Promise((r) => client.watchForReceipt(receipt, r));
+  const sub = client.subscribe(destination, (m) => { got.push(m); wake(); }, { receipt });
+  await within(done, `receipt for ${destination}`);
+  return {
+    got,
+    sub,
+    async take(n, what = destination, ms = WAIT_MS) {
+      await within((async () => {
+        while (got.length < n) await new Promise((r) => { wake = r; });
+      })(), `${n} messages on ${what}`, ms);
+      return got.slice(0, n);
+    },
+  };
+}
+
+// A presence watcher: its first MESSAGE is the snapshot.
+async function watch(client, destination) {
+  const box = await subscribed(client, `/presence${destination}`);
+  const [first] = await box.take(1, `the snapshot of ${destination}`);
+  assert.equal(first.headers.presence, 'snapshot');
+  return { box, snapshot: JSON.parse(first.body) };
+}
+
+const users = (snapshot) => Object.fromEntries(snapshot.users.map((u) => [u.user, u.sessions]));
+
+// Watches `destination` on `client` again and again until its snapshot satisfies `ok`
+// (other nodes' changes travel through RabbitMQ).
+async function snapshotUntil(client, destination, ok, what) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const { box, snapshot } = await watch(client, destination);
+    box.sub.unsubscribe();
+    if (ok(snapshot)) return snapshot;
+    if (Date.now() > deadline) throw new Error(`${what}: last snapshot ${JSON.stringify(snapshot)}`);
+    await sleep(100);
+  }
+}
+
+const cases = [];
+const test = (name, fn) => cases.push([name, fn]);
+
+test('presence: users on A and B are listed in the snapshot on either node', async () => {
+  const dest = `/topic/chat.${uid('both')}`;
+  const alice = await connect(A, 'alice');
+  const bob = await connect(B, 'bob');
+  await subscribed(alice.client, dest);
+  await subscribed(bob.client, dest);
+  for (const [name, base] of [['A', A], ['B', B]]) {
+    const probe = await connect(base);
+    const want = { alice: 1, bob: 1 };
+    const s = await snapshotUntil(probe.client, dest,
+      (x) => JSON.stringify(users(x)) === JSON.stringify(want), `snapshot on ${name}`);
+    assert.equal(s.user_count, 2);
+    assert.equal(s.session_count, 2);
+    assert.equal(s.destination, dest);
+    await probe.client.deactivate();
+  }
+  await alice.client.deactivate();
+  await bob.client.deactivate();
+});
+
+test('presence: a join and a leave on B reach a presence subscriber on A; a second session on B of a user present on A is no join', async () => {
+  const dest = `/topic/chat.${uid('events')}`;
+  const alice = await connect(A, 'alice');
+  await subscribed(alice.client, dest);
+  const watcher = await connect(A);
+  const { box, snapshot } = await watch(watcher.client, dest);
+  assert.deepEqual(users(snapshot), { alice: 1 });
+  const bob = await connect(B, 'bob');
+  await subscribed(bob.client, dest);
+  const [join] = (await box.take(2, 'the join of bob')).slice(1);
+  assert.equal(join.headers.presence, 'join');
+  assert.equal(join.headers.user, 'bob');
+  const alice2 = await connect(B, 'alice');
+  await subscribed(alice2.client, dest);
+  await sleep(500);
+  assert.equal(box.got.length, 2, 'alice on B is not a new join');
+  await bob.client.deactivate();
+  const [, , leave] = await box.take(3, 'the leave of bob');
+  assert.equal(leave.headers.presence, 'leave');
+  assert.equal(leave.headers.user, 'bob');
+  const body = JSON.parse(leave.body);
+  assert.deepEqual([body.user_count, body.session_count], [1, 2]);
+  await alice2.client.deactivate();
+  await sleep(500);
+  assert.equal(box.got.length, 3, 'alice is still on A: no leave');
+  await alice.client.deactivate();
+  const [, , , last] = await box.take(4, 'the leave of alice');
+  assert.deepEqual([last.headers.presence, last.headers.user], ['leave', 'alice']);
+  await watcher.client.deactivate();
+});
+
+test('presence: counts exact through 200 sessions over A and B joining then leaving', async () => {
+  const dest = `/topic/chat.${uid('churn')}`;
+  const watcher = await connect(A);
+  const { box } = await watch(watcher.client, dest);
+  const sessions = [];
+  for (let batch = 0; batch < 10; batch++) {
+    const made = await Promise.all(Array.from({ length: 20 }, async (_, j) => {
+      const i = batch * 20 + j;
+      const login = i % 4 === 0 ? 'alice' : i % 4 === 1 ? 'bob' : undefined;
+      const s = await connect(i % 2 ? B : A, login);
+      await subscribed(s.client, dest);
+      return s;
+    }));
+    sessions.push(...made);
+  }
+  const names = new Set(sessions.map((s) => s.user));
+  assert.equal(names.size, 102, 'alice, bob and 100 anonymous users');
+  for (const [name, base] of [['A', A], ['B', B]]) {
+    const probe = await connect(base);
+    const s = await snapshotUntil(probe.client, dest,
+      (x) => x.user_count === 102 && x.session_count === 200, `200 sessions on ${name}`);
+    assert.deepEqual([users(s).alice, users(s).bob], [50, 50]);
+    await probe.client.deactivate();
+  }
+  await Promise.all(sessions.map((s) => s.client.deactivate()));
+  for (const [name, base] of [['A', A], ['B', B]]) {
+    const probe = await connect(base);
+    await snapshotUntil(probe.client, dest, (x) => x.users.length === 0 && x.session_count === 0,
+      `empty on ${name}`);
+    await probe.client.deactivate();
+  }
+  // The watcher on A saw each user join once and leave once, whatever node it was on.
+  await box.take(1 + 2 * 102, 'every join and leave');
+  const present = new Set();
+  for (const m of box.got.slice(1)) {
+    const { presence, user } = m.headers;
+    if (presence === 'join') { assert.ok(!present.has(user), `${user} joined twice`); present.add(user); }
+    else { assert.equal(presence, 'leave'); assert.ok(present.delete(user), `${user} left unseen`); }
+  }
+  assert.equal(present.size, 0);
+  await sleep(300);
+  assert.equal(box.got.length, 1 + 2 * 102, 'nothing more');
+  await watcher.client.deactivate();
+});
+
+// The suite before this one stops and restarts RabbitMQ: wait until both nodes take clients.
+for (const base of [A, B]) {
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    const ok = await connect(base).then((c) => c.client.deactivate().then(() => true), () => false);
+    if (ok) break;
+    if (Date.now() > deadline) { console.log(`FAIL ${base} takes no client`); process.exit(1); }
+    await sleep(500);
+  }
+}
+
+let passed = 0;
+let failed = 0;
+for (const [name, fn] of cases) {
+  try {
+    await within(fn(), name, 90000);
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.message}`);
+  }
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
