@@ -5,6 +5,9 @@ use proptest::prelude::*;
 
 use super::*;
 
+/// Per destination of the model: its epoch and every (offset, message, at) it was given.
+type Model<'a> = HashMap<&'a str, (String, Vec<(u64, u64, Instant)>)>;
+
 const DESTINATIONS: [&str; 3] = ["/topic/a", "/topic/b", "/topic/c"];
 
 fn config(max_messages: usize, max_age_ms: u64, max_bytes: usize) -> HistoryConfig {
@@ -117,7 +120,7 @@ proptest! {
         let mut h = History::new(&config(max_messages, max_age_ms, max_bytes), 1);
         let max_age = Duration::from_millis(max_age_ms);
         // Per destination: its epoch, and every (offset, message, at) it was given.
-        let mut model: HashMap<&str, (String, Vec<(u64, u64, Instant)>)> = HashMap::new();
+        let mut model: Model<'_> = HashMap::new();
         let mut now = t0;
         for (n, (d, size, dt, probe)) in ops.into_iter().enumerate() {
             let d = DESTINATIONS[d];
