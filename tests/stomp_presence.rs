@@ -252,16 +252,16 @@ async fn presence_counts_stay_exact_through_the_churn_of_a_thousand_sessions() {
             let (mut client, _) = TcpClient::connect(server.tcp, &login(&user)).await;
             let r = n % ROOMS;
             let mut frames = format!("SUBSCRIBE\nid:r\ndestination:{}\n\n\0", room(r));
-            if n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 frames.push_str(&format!("SUBSCRIBE\nid:r2\ndestination:{}\n\n\0", room(r)));
             }
-            if n % 4 == 0 {
+            if n.is_multiple_of(4) {
                 frames.push_str("SUBSCRIBE\nid:w\ndestination:/topic/chat.*\n\n\0");
             }
             frames.push_str("SUBSCRIBE\nid:done\ndestination:/queue/none\nreceipt:ok\n\n\0");
             client.send(&frames).await;
             assert_eq!(client.frame().await.get("receipt-id"), Some("ok"));
-            joined.push((client, user, r, n % 3 == 0));
+            joined.push((client, user, r, n.is_multiple_of(3)));
         }
         for (i, (mut client, user, r, twice)) in joined.into_iter().enumerate() {
             match i % 4 {
