@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The broker relay suite: a private RabbitMQ (rabbitmq.sh), two sockjs-server nodes relaying
 # through it on free 127.0.0.1 ports, and relay_node.mjs (@stomp/stompjs over sockjs-client,
-# with stomp.py sends via relay_py.py), then relay_api.mjs (the server HTTP API of each node,
+# with stomp.py sends via relay_py.py), then relay_presence.mjs (presence across the nodes,
+# started with --stomp-presence /topic/chat.), then relay_api.mjs (the server HTTP API of each node,
 # --api-bind with a key). Builds nothing: expects the release binary (cargo
 # build --release -p sockjs-server; SOCKJS_SERVER, see tests/lib.sh), `npm ci --prefix
 # tests/clients` and `pip install -r tests/clients/requirements.txt` done; installs

@@ -69,8 +69,9 @@ pub struct RelayConfig {
     /// How often this node announces its users' sessions (and on every change); another
     /// node's announcement is forgotten after three of these. Default: 5 s.
     pub registry_interval: Duration,
-    /// Where the nodes announce their presence counts ([`StompConfig::presence`](crate::stomp::StompConfig));
-    /// used only when presence is on. Default: `/topic/sockjs-server.presence`.
+    /// Where the nodes announce their presence counts (used only when
+    /// [`StompConfig::presence`](crate::stomp::StompConfig) names prefixes). Default:
+    /// `/topic/sockjs-server.presence`.
     pub presence_topic: String,
     /// First and longest pause between two system connection attempts. Default: 0.5 s, 5 s.
     pub reconnect: (Duration, Duration),
