@@ -1,8 +1,9 @@
 //! `table`: the medians over rounds of every figure, per server, and the ratios between
-//! servers, as plain text on stdout and optionally as markdown. Two layouts: `servers`
-//! (benches/run.sh: ours, node, floor; ratios ours/node and ours/floor) and `relay`
+//! servers, as plain text on stdout and optionally as markdown. Layouts: `servers`
+//! (benches/run.sh: ours, node, floor; ratios ours/node and ours/floor), `relay`
 //! (benches/relay.sh: the in-memory broker on one node against the RabbitMQ relay on two;
-//! ratio relay/in-memory).
+//! ratio relay/in-memory), `history` (benches/history.sh: the in-memory broker with message
+//! history off and on; ratio on/off) and `ab` (two builds of ours).
 //!
 //! Owns: which figures the table shows. Must not: run anything.
 
@@ -133,6 +134,46 @@ const RELAY_FIGURES: &[Figure] = &[
     fig("stomp-cpu", "broker_cpu_s", "CPU seconds, RabbitMQ"),
 ];
 
+/// The rows of the history cost comparison (benches/history.sh): the same broadcast, then
+/// the runner's CPU and memory readings, tagged `history-cost`.
+const HISTORY_FIGURES: &[Figure] = &[
+    fig(
+        "stomp-broadcast",
+        "delivered_per_s",
+        "STOMP broadcast, delivered msgs/s",
+    ),
+    fig(
+        "stomp-broadcast",
+        "delivered_ratio",
+        "STOMP broadcast, delivered / sent x C",
+    ),
+    fig(
+        "stomp-broadcast",
+        "p50_us",
+        "STOMP broadcast, p50 fan-out us",
+    ),
+    fig(
+        "stomp-broadcast",
+        "p99_us",
+        "STOMP broadcast, p99 fan-out us",
+    ),
+    fig(
+        "history-cost",
+        "cpu_us_per_delivery",
+        "node CPU us per delivery (whole run)",
+    ),
+    fig(
+        "history-cost",
+        "fill_rss_kib",
+        "RSS growth while filling history, KiB",
+    ),
+    fig(
+        "history-cost",
+        "bytes_per_retained",
+        "RSS bytes per retained message",
+    ),
+];
+
 /// Which comparison a table makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Layout {
@@ -140,6 +181,9 @@ pub enum Layout {
     Servers,
     /// benches/relay.sh: the in-memory broker (`inmem`) against the relay (`relay`).
     Relay,
+    /// benches/history.sh: the in-memory broker without history (`off`) against the same
+    /// with history on (`on`).
+    History,
     /// benches/run.sh with `BASE_SERVER`: two builds of ours, the base (`base`) against the
     /// one under test (`ours`), for a same-run A/B of two commits.
     Ab,
@@ -168,6 +212,12 @@ impl Layout {
                 figures: FIGURES,
                 servers: &[("base", "base"), ("ours", "ours")],
                 ratios: &[("ours", "base")],
+            },
+            Layout::History => Columns {
+                title: "Cost of message history",
+                figures: HISTORY_FIGURES,
+                servers: &[("off", "history off"), ("on", "history on")],
+                ratios: &[("on", "off")],
             },
             Layout::Relay => Columns {
                 title: "Broker relay benchmark results",
