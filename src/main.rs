@@ -133,18 +133,50 @@ struct Cli {
     #[arg(long, default_value_t = RELAY.registry_interval.as_secs_f64())]
     relay_registry_interval: f64,
     /// A destination prefix with presence (who is subscribed, join/leave events at
-    /// /presence{destination}; docs/stomp.md "Presence"), e.g. /topic/chat. (repeat; off
-    /// unless given).
+    /// /presence{destination}; docs/stomp.md "Presence"), e.g. /topic/chat. (repeat).
+    /// Default: the demo chat's /topic/chat. when none of --stomp-presence, --stomp-history,
+    /// --stomp-history-prefix is given (also with --broker-relay), unless --no-chat-defaults.
     #[arg(long = "stomp-presence")]
     stomp_presence: Vec<String>,
     /// Keep message history for recovery (offset/epoch on MESSAGEs, SUBSCRIBE
     /// recover-offset/recover-epoch; docs/stomp.md "History and recovery") with the library's
-    /// bounds, on /topic/ unless --stomp-history-prefix says otherwise.
+    /// bounds, on /topic/ unless --stomp-history-prefix says otherwise. Default: history on
+    /// the demo chat's /topic/chat. when none of --stomp-history, --stomp-history-prefix,
+    /// --stomp-presence is given, without --broker-relay, unless --no-chat-defaults.
     #[arg(long)]
     stomp_history: bool,
     /// A destination prefix with history (repeat; implies --stomp-history).
     #[arg(long = "stomp-history-prefix")]
     stomp_history_prefixes: Vec<String>,
+    /// Leave the demo chat's default history and presence on /topic/chat. off (only the
+    /// --stomp-history* and --stomp-presence flags given turn them on).
+    #[arg(long)]
+    no_chat_defaults: bool,
+}
+
+/// The demo chat's topics (`/app/chat/{room}` publishes to `/topic/chat.{room}`): history and
+/// presence are on for them when no flag says otherwise ([`chat_defaults`]).
+const CHAT_PREFIX: &str = "/topic/chat.";
+
+/// The history and presence prefixes the flags give, with the demo chat's defaults when
+/// none of `--stomp-history`, `--stomp-history-prefix`, `--stomp-presence` is given: history
+/// on [`CHAT_PREFIX`] (not through the relay, which keeps no history yet) and presence on it
+/// (also through the relay, which carries presence across nodes).
+fn chat_defaults(cli: &Cli) -> (Option<HistoryConfig>, Vec<String>) {
+    let asked = cli.stomp_history
+        || !cli.stomp_history_prefixes.is_empty()
+        || !cli.stomp_presence.is_empty();
+    if asked || cli.no_chat_defaults {
+        return (
+            history_config(cli.stomp_history, &cli.stomp_history_prefixes),
+            cli.stomp_presence.clone(),
+        );
+    }
+    let history = cli
+        .broker_relay
+        .is_none()
+        .then(|| HistoryConfig::default().prefixes(vec![CHAT_PREFIX.to_owned()]));
+    (history, vec![CHAT_PREFIX.to_owned()])
 }
 
 /// The history the flags ask for (`None`: off).
@@ -180,6 +212,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let (history, presence) = chat_defaults(&cli);
     let mut base = Config::default()
         .sockjs_url(cli.sockjs_url)
         .heartbeat_delay(Duration::try_from_secs_f64(cli.heartbeat_delay)?)
@@ -229,15 +262,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         None => None,
     };
+    if let Some(history) = &history {
+        log::info!("STOMP history on {:?}", history.prefixes);
+    }
+    if !presence.is_empty() {
+        log::info!("STOMP presence on {presence:?}");
+    }
     let stomp_config = StompConfig::default()
         .allow_anonymous(!cli.stomp_require_login)
         .heart_beat((cli.stomp_heart_beat, cli.stomp_heart_beat))
         .relay(relay)
-        .presence(cli.stomp_presence.clone())
-        .history(history_config(
-            cli.stomp_history,
-            &cli.stomp_history_prefixes,
-        ));
+        .presence(presence)
+        .history(history);
     let stomp = demo::stomp_for_site(stomp_config, users, &site)?;
     mounts.push(demo::stomp_mount(&base, &stomp)?);
     let stomp_tcp = cli
@@ -287,4 +323,49 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     log::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults(args: &[&str]) -> (Option<Vec<String>>, Vec<String>) {
+        let cli = Cli::try_parse_from([&["sockjs-server"], args].concat()).unwrap();
+        let (history, presence) = chat_defaults(&cli);
+        (history.map(|h| h.prefixes), presence)
+    }
+
+    #[test]
+    fn no_flags_turn_history_and_presence_on_for_the_chat() {
+        let chat = vec![CHAT_PREFIX.to_owned()];
+        assert_eq!(defaults(&[]), (Some(chat.clone()), chat));
+    }
+
+    #[test]
+    fn the_relay_keeps_presence_but_not_history_by_default() {
+        let chat = vec![CHAT_PREFIX.to_owned()];
+        assert_eq!(
+            defaults(&["--broker-relay", "127.0.0.1:61613"]),
+            (None, chat)
+        );
+    }
+
+    #[test]
+    fn any_history_or_presence_flag_replaces_the_defaults() {
+        let topic = vec!["/topic/".to_owned()];
+        assert_eq!(defaults(&["--stomp-history"]), (Some(topic), vec![]));
+        assert_eq!(
+            defaults(&["--stomp-presence", "/topic/x."]),
+            (None, vec!["/topic/x.".to_owned()])
+        );
+        assert_eq!(
+            defaults(&["--stomp-history-prefix", "/topic/y."]),
+            (Some(vec!["/topic/y.".to_owned()]), vec![])
+        );
+    }
+
+    #[test]
+    fn no_chat_defaults_leaves_both_off() {
+        assert_eq!(defaults(&["--no-chat-defaults"]), (None, vec![]));
+    }
 }
