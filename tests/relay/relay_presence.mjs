@@ -145,14 +145,20 @@ test('presence: a join and a leave on B reach a presence subscriber on A; a seco
   await watcher.client.deactivate();
 });
 
-test('presence: counts exact through 200 sessions over A and B joining then leaving', async () => {
+// Sessions of the churn case (PRESENCE_CHURN, default 1,000), opened BATCH at a time, half on
+// each node: a quarter alice, a quarter bob, half anonymous (one user each).
+const CHURN = Number(process.env.PRESENCE_CHURN || 1000);
+const BATCH = 50;
+const CHURN_USERS = 2 + Math.floor(CHURN / 2);
+
+test(`presence: counts exact through ${CHURN} sessions over A and B joining then leaving`, async () => {
   const dest = `/topic/chat.${uid('churn')}`;
   const watcher = await connect(A);
   const { box } = await watch(watcher.client, dest);
   const sessions = [];
-  for (let batch = 0; batch < 10; batch++) {
-    const made = await Promise.all(Array.from({ length: 20 }, async (_, j) => {
-      const i = batch * 20 + j;
+  for (let batch = 0; batch * BATCH < CHURN; batch++) {
+    const made = await Promise.all(Array.from({ length: Math.min(BATCH, CHURN - batch * BATCH) }, async (_, j) => {
+      const i = batch * BATCH + j;
       const login = i % 4 === 0 ? 'alice' : i % 4 === 1 ? 'bob' : undefined;
       const s = await connect(i % 2 ? B : A, login);
       await subscribed(s.client, dest);
@@ -161,12 +167,13 @@ test('presence: counts exact through 200 sessions over A and B joining then leav
     sessions.push(...made);
   }
   const names = new Set(sessions.map((s) => s.user));
-  assert.equal(names.size, 102, 'alice, bob and 100 anonymous users');
+  assert.equal(names.size, CHURN_USERS, `alice, bob and ${CHURN_USERS - 2} anonymous users`);
   for (const [name, base] of [['A', A], ['B', B]]) {
     const probe = await connect(base);
     const s = await snapshotUntil(probe.client, dest,
-      (x) => x.user_count === 102 && x.session_count === 200, `200 sessions on ${name}`);
-    assert.deepEqual([users(s).alice, users(s).bob], [50, 50]);
+      (x) => x.user_count === CHURN_USERS && x.session_count === CHURN, `${CHURN} sessions on ${name}`);
+    const quarter = Math.ceil(CHURN / 4);
+    assert.deepEqual([users(s).alice, users(s).bob], [quarter, Math.ceil((CHURN - 1) / 4)]);
     await probe.client.deactivate();
   }
   await Promise.all(sessions.map((s) => s.client.deactivate()));
@@ -177,7 +184,7 @@ test('presence: counts exact through 200 sessions over A and B joining then leav
     await probe.client.deactivate();
   }
   // The watcher on A saw each user join once and leave once, whatever node it was on.
-  await box.take(1 + 2 * 102, 'every join and leave');
+  await box.take(1 + 2 * CHURN_USERS, 'every join and leave', 60000);
   const present = new Set();
   for (const m of box.got.slice(1)) {
     const { presence, user } = m.headers;
@@ -186,7 +193,7 @@ test('presence: counts exact through 200 sessions over A and B joining then leav
   }
   assert.equal(present.size, 0);
   await sleep(300);
-  assert.equal(box.got.length, 1 + 2 * 102, 'nothing more');
+  assert.equal(box.got.length, 1 + 2 * CHURN_USERS, 'nothing more');
   await watcher.client.deactivate();
 });
 
@@ -205,7 +212,7 @@ let passed = 0;
 let failed = 0;
 for (const [name, fn] of cases) {
   try {
-    await within(fn(), name, 90000);
+    await within(fn(), name, 240000);
     passed++;
     console.log(`ok   ${name}`);
   } catch (e) {
