@@ -4,20 +4,23 @@
 //
 // Then the STOMP cases (stomp.js): @stomp/stompjs over sockjs-client, alice and bob in two tabs;
 // then the web login cases (login.js): a page logged in with the site's cookie connects with
-// the CSRF token only, another origin with the cookie but no token is refused.
+// the CSRF token only, another origin with the cookie but no token is refused; then the demo
+// page's chat room in two tabs (room.js): who is in the room, a reconnecting tab's missed messages.
 //
 // Usage: node matrix.js --url BASE_URL --www DIR [--label NAME] [--screenshot FILE]
-//                       [--stomp-screenshot FILE] [--login-screenshot FILE] [--stomp-brokers N]
+//                       [--stomp-screenshot FILE] [--login-screenshot FILE] [--room-screenshot FILE]
+//                       [--stomp-brokers N]
 //   BASE_URL  where the server (or a proxy in front of it) answers, e.g. http://127.0.0.1:8080;
 //             it must serve DIR at / (run.sh --prepare writes DIR) so the same-origin page exists.
 //   DIR       the page directory: matrix.html, stomp.html, login.html, sockjs.min.js,
 //             stomp.umd.min.js, index.html (the demo page).
 //   NAME      a label printed on every line (direct, nginx, apache, ...).
 //   FILE      where the demo page screenshots go (echo console, STOMP chat room, chat room
-//             logged in; each skipped when not given).
+//             logged in, chat room after a reconnect with missed messages; each skipped when
+//             not given).
 //   N         brokers behind BASE_URL (default 1); above 1 (several nodes behind a balancer,
 //             each with its own in-memory broker) the STOMP cases where one tab must hear the
-//             other, and the login cases (each node keeps its own logins), are printed as
+//             other, the login cases (each node keeps its own logins) and the room cases, are printed as
 //             "skip" lines and not counted.
 // Every case prints one line; the last line is "N passed, M failed"; exit 1 on any failure.
 'use strict';
@@ -28,6 +31,7 @@ const path = require('path');
 const { chromium } = require('playwright-core');
 const { runStomp, stompDemo } = require('./stomp');
 const { runLogin, loginDemo } = require('./login');
+const { runRoom } = require('./room');
 
 const TRANSPORTS = [
   'websocket', 'xhr-streaming', 'xhr-polling', 'eventsource',
@@ -42,7 +46,7 @@ function parseArgs(argv) {
   const args = { label: 'direct' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
-    if (!['url', 'www', 'label', 'screenshot', 'stomp-screenshot', 'login-screenshot', 'stomp-brokers'].includes(key) || argv[i + 1] === undefined) {
+    if (!['url', 'www', 'label', 'screenshot', 'stomp-screenshot', 'login-screenshot', 'room-screenshot', 'stomp-brokers'].includes(key) || argv[i + 1] === undefined) {
       throw new Error('bad argument ' + argv[i] + ' (see the usage at the top of matrix.js)');
     }
     args[key] = argv[i + 1];
@@ -158,6 +162,11 @@ async function main() {
     await runLogin(browser, {
       base: args.url, sameUrl: args.url + '/login.html', crossUrl: pagesUrl + '/login.html',
       prefix: 'login', report, sharedBroker,
+    });
+    // The demo page's room (presence, missed messages), two tabs in contexts of their own.
+    await runRoom(browser, {
+      base: args.url, clientUrl: args.url + '/sockjs.min.js', stompUrl: args.url + '/stomp.umd.min.js',
+      prefix: 'demo room', report, sharedBroker, file: args['room-screenshot'],
     });
     if (args.screenshot) {
       const started = Date.now();

@@ -2,7 +2,9 @@
 # Browser matrix: headless Chromium + sockjs-client against sockjs-server, every transport,
 # page served same-origin (by the server) and cross-origin (by matrix.js on another port);
 # then STOMP (@stomp/stompjs over sockjs-client, alice and bob in two tabs) at /stomp; then the
-# web login (login.js: POST /login's cookie + the /stomp/csrf token, no STOMP credentials).
+# web login (login.js: POST /login's cookie + the /stomp/csrf token, no STOMP credentials); then
+# the demo page's chat room in two tabs (room.js: who is in the room, and the messages a
+# reconnecting tab missed; needs the binary's default history and presence on /topic/chat.).
 #
 # Usage (from anywhere; needs /usr/bin/chromium, `npm ci` done in tests/browser, and a release
 # build of sockjs-server: cargo build --release -p sockjs-server):
@@ -24,7 +26,8 @@
 # Output: one line per case, then "N passed, M failed"; exit status non-zero on any failure.
 # The demo page screenshots go to target/browser/demo-NAME.png (echo console) and
 # target/browser/demo-stomp-NAME.png (STOMP chat room) and target/browser/demo-login-NAME.png
-# (the chat room logged in through the page's login form).
+# (the chat room logged in through the page's login form) and target/browser/demo-room-NAME.png
+# (the chat room after a reconnect, the missed messages marked).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -92,6 +95,7 @@ status=0
 node "$here/matrix.js" --url "$url" --www "$www" --label "$label" --stomp-brokers "$stomp_brokers" \
   --screenshot "$root/target/browser/demo-$label.png" \
   --stomp-screenshot "$root/target/browser/demo-stomp-$label.png" \
-  --login-screenshot "$root/target/browser/demo-login-$label.png" || status=$?
+  --login-screenshot "$root/target/browser/demo-login-$label.png" \
+  --room-screenshot "$root/target/browser/demo-room-$label.png" || status=$?
 echo "browser matrix ($label) took $(( $(date +%s) - started ))s"
 exit "$status"
