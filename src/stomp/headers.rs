@@ -93,6 +93,9 @@ pub const RECOVER_EPOCH: &str = "recover-epoch";
 /// RECEIPT of a SUBSCRIBE that asked to recover: `true` when every missed message was
 /// replayed, `false` when some were lost (the application reloads its state).
 pub const RECOVERED: &str = "recovered";
+/// Through the relay: an empty SEND a session publishes to a history destination's stream
+/// to find where its replay ends; never delivered to clients (src/stomp/relay/stream.rs).
+pub const MARKER: &str = "sockjs-marker";
 
 // RabbitMQ streams (RabbitMQ STOMP guide, "Stream Support"; rabbit_stomp_headers.hrl).
 

@@ -17,7 +17,9 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::link::{self, Incoming, LinkTx, Reader};
+use super::stream::Streams;
 use super::{Inner, RelayError};
+use crate::stomp::command::Recover;
 use crate::stomp::error::StompError;
 use crate::stomp::frame::{Command, Frame, Version};
 use crate::stomp::headers::{DESTINATION, SUBSCRIPTION, USER_NAME};
@@ -35,6 +37,8 @@ struct State {
     disconnecting: AtomicBool,
     /// Subscription id -> the client's own `/user/...` destination.
     own: Mutex<HashMap<String, String>>,
+    /// Subscriptions to history destinations (RabbitMQ streams).
+    streams: Mutex<Streams>,
 }
 
 /// A client session's own connection to the broker (Spring's per-session relay connection;
@@ -42,6 +46,7 @@ struct State {
 pub struct BrokerConnection {
     tx: LinkTx,
     state: Arc<State>,
+    inner: Arc<Inner>,
 }
 
 impl BrokerConnection {
@@ -59,14 +64,48 @@ impl BrokerConnection {
         let state = Arc::new(State::default());
         let task = run(
             Arc::clone(inner),
-            rx,
+            (rx, tx.clone()),
             user,
             outlet,
             version,
             Arc::clone(&state),
         );
         tokio::spawn(task);
-        Ok(BrokerConnection { tx, state })
+        Ok(BrokerConnection {
+            tx,
+            state,
+            inner: Arc::clone(inner),
+        })
+    }
+
+    /// Subscription `id` to history `destination` (see [`super::stream`]): a stream consumer
+    /// instead of the client's SUBSCRIBE; the RECEIPT, if asked, comes at the replay's end.
+    ///
+    /// # Errors
+    /// [`RelayError`] if the broker is slow or gone.
+    pub fn history_subscribe(
+        &self,
+        id: &str,
+        destination: &str,
+        receipt: Option<String>,
+        recover: Option<Recover>,
+        max_bytes: usize,
+        version: Version,
+    ) -> Result<(), RelayError> {
+        let frames = self.state.streams.lock().subscribe(
+            id,
+            destination,
+            receipt,
+            recover,
+            max_bytes,
+            &mut || self.inner.stamp(),
+        );
+        frames.iter().try_for_each(|f| self.tx.frame(f, version))
+    }
+
+    /// A stamp for a SEND to a history destination.
+    pub fn stamp(&self) -> String {
+        self.inner.stamp()
     }
 
     /// Relays a client frame.
@@ -91,8 +130,13 @@ impl BrokerConnection {
     }
 
     /// Subscription `id` ended.
-    pub fn unsubscribed(&self, id: &str) {
+    ///
+    /// # Errors
+    /// [`RelayError`] if the broker is slow or gone (a probe's UNSUBSCRIBE).
+    pub fn unsubscribed(&self, id: &str, version: Version) -> Result<(), RelayError> {
         self.state.own.lock().remove(id);
+        let frames = self.state.streams.lock().unsubscribe(id);
+        frames.iter().try_for_each(|f| self.tx.frame(f, version))
     }
 
     /// A DISCONNECT was relayed: the broker closing its side is no error.
@@ -114,7 +158,7 @@ fn error_wire(error: &StompError, version: Version) -> Wire {
 
 async fn run(
     inner: Arc<Inner>,
-    rx: link::LinkRx,
+    (rx, tx): (link::LinkRx, LinkTx),
     user: String,
     outlet: Arc<dyn Outlet>,
     version: Version,
@@ -156,9 +200,10 @@ async fn run(
             };
             let command = frame.command;
             connected |= command == Command::Connected;
-            let frame = to_client(frame, &user, &state);
-            if !outlet.send(Wire::whole(frame.encode(version))) {
-                return Ok(());
+            for frame in from_broker(frame, &user, &state, &inner, &tx, version)? {
+                if !outlet.send(Wire::whole(frame.encode(version))) {
+                    return Ok(());
+                }
             }
             if command == Command::Error {
                 return Ok(());
@@ -185,6 +230,28 @@ async fn run(
     if !state.closing.load(Ordering::Acquire) {
         outlet.close();
     }
+}
+
+/// What the client gets of a broker frame: a history subscription's MESSAGEs are rewritten
+/// (and ACKed here), markers dropped, RECEIPTs made at the replay's end.
+fn from_broker(
+    frame: Frame,
+    user: &str,
+    state: &State,
+    inner: &Inner,
+    tx: &LinkTx,
+    version: Version,
+) -> Result<Vec<Frame>, RelayError> {
+    let history = frame.command == Command::Message
+        && frame
+            .get(SUBSCRIPTION)
+            .is_some_and(|id| state.streams.lock().handles(id));
+    if !history {
+        return Ok(vec![to_client(frame, user, state)]);
+    }
+    let fx = state.streams.lock().message(frame, &mut || inner.stamp());
+    fx.to_broker.iter().try_for_each(|f| tx.frame(f, version))?;
+    Ok(fx.to_client)
 }
 
 /// A broker frame as the client sees it.

@@ -22,10 +22,11 @@ pub mod link;
 pub mod registry;
 pub mod route;
 pub mod session;
+pub mod stream;
 pub mod system;
 
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -173,6 +174,8 @@ pub(crate) struct Inner {
     started: AtomicBool,
     /// Presence, when on: its announcements travel on the system connection.
     presence: OnceLock<Arc<Hub>>,
+    /// The last history stamp given (see [`stream`]).
+    stamps: AtomicU64,
 }
 
 impl std::fmt::Debug for Relay {
@@ -198,6 +201,7 @@ impl Relay {
             changed: Notify::new(),
             started: AtomicBool::new(false),
             presence: OnceLock::new(),
+            stamps: AtomicU64::new(0),
         }))
     }
 
@@ -308,13 +312,29 @@ impl Relay {
     /// [`RelayError::Unavailable`] while it is down, [`RelayError::Backlog`] if it is full.
     pub fn system_send(&self, frame: &Frame) -> Result<(), RelayError> {
         let system = self.0.system.lock().clone();
-        system
-            .ok_or(RelayError::Unavailable)?
-            .frame(frame, Version::V1_2)
+        let system = system.ok_or(RelayError::Unavailable)?;
+        // A message the server publishes to a topic is stamped like a client's (see
+        // [`stream`]), so that it is a recovery point when the topic has history.
+        let to_topic = frame.get(DESTINATION).is_some_and(|d| {
+            d.starts_with(stream::TOPIC)
+                && d != self.0.config.registry_topic
+                && d != self.0.config.presence_topic
+        });
+        if frame.command == Command::Send && to_topic {
+            let stamped = stream::stamped(frame.clone(), &self.0.stamp());
+            return system.frame(&stamped, Version::V1_2);
+        }
+        system.frame(frame, Version::V1_2)
     }
 }
 
 impl Inner {
+    /// A stamp no other message of any stream gets: this node's id and a counter.
+    pub(crate) fn stamp(&self) -> String {
+        let n = self.stamps.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{}-{n}", self.node)
+    }
+
     pub(crate) fn set_system(&self, link: Option<LinkTx>) {
         *self.system.lock() = link;
     }

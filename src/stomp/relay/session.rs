@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::broker_connection::BrokerConnection;
 use super::route::{self, OWN_QUEUE_HEADERS};
+use super::stream;
 use super::{Relay, RelayError};
 use crate::stomp::app::AppContext;
 use crate::stomp::auth::{Action, Principal};
@@ -141,13 +142,26 @@ impl Relayed {
                 if cx.relay.subscriptions(cx.serial) >= max {
                     return Err(BrokerError::TooManySubscriptions(max).into());
                 }
-                let outcome = self.subscribe(frame, &subscribe.destination, &subscribe.id, cx)?;
+                let outcome = match history(cx, &subscribe.destination) {
+                    Some(max_bytes) => {
+                        self.broker_connection.history_subscribe(
+                            &subscribe.id,
+                            &subscribe.destination,
+                            receipt,
+                            subscribe.recover,
+                            max_bytes,
+                            cx.version,
+                        )?;
+                        Outcome::Relayed
+                    }
+                    None => self.subscribe(frame, &subscribe.destination, &subscribe.id, cx)?,
+                };
                 cx.relay
                     .subscribed(cx.serial, &subscribe.id, &subscribe.destination);
                 Ok(outcome)
             }
             ClientCommand::Unsubscribe(id) => {
-                self.broker_connection.unsubscribed(&id);
+                self.broker_connection.unsubscribed(&id, cx.version)?;
                 cx.relay.unsubscribed(cx.serial, &id);
                 self.relay(&frame, cx.version)
             }
@@ -163,6 +177,10 @@ impl Relayed {
         cx: &Context<'_>,
     ) -> Result<Outcome, StompError> {
         if cx.relay.relays(destination) {
+            if history(cx, destination).is_some() {
+                let frame = stream::stamped(frame, &self.broker_connection.stamp());
+                return self.relay(&frame, cx.version);
+            }
             return self.relay(&frame, cx.version);
         }
         let shared = cx.shared;
@@ -218,6 +236,13 @@ impl Relayed {
             _ => Err(DestinationError::WrongUse(destination.to_owned(), "SUBSCRIBE").into()),
         }
     }
+}
+
+/// With history on, the stream retention (`max_bytes`) of relayed history `destination`.
+fn history(cx: &Context<'_>, destination: &str) -> Option<usize> {
+    let config = cx.shared.config.history.as_ref()?;
+    (cx.relay.relays(destination) && stream::covers(config, destination))
+        .then_some(config.max_bytes)
 }
 
 impl From<RelayError> for StompError {
