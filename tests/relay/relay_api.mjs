@@ -83,22 +83,23 @@ async function subscribed(client, destination) {
 const cases = [];
 const test = (name, fn) => cases.push([name, fn]);
 
-test('publish on A\'s API reaches a websocket subscriber on A and an xhr-streaming one on B', async () => {
+test('publish on A\'s API reaches websocket and xhr-streaming subscribers on A and on B', async () => {
   const dest = `/topic/${uid('news')}`;
-  const a = await connect(A, 'websocket');
-  const b = await connect(B, 'xhr-streaming');
-  const boxA = await subscribed(a.client, dest);
-  const boxB = await subscribed(b.client, dest);
+  const clients = [];
+  for (const base of [A, B]) {
+    for (const transport of ['websocket', 'xhr-streaming']) clients.push(await connect(base, transport));
+  }
+  const boxes = [];
+  for (const c of clients) boxes.push(await subscribed(c.client, dest));
   const [status, answer] = await api(API_A, 'POST', '/api/publish',
     { destination: dest, headers: { kind: 'api' }, body: 'from the API' });
   assert.equal(status, 200, JSON.stringify(answer));
-  for (const box of [boxA, boxB]) {
+  for (const box of boxes) {
     const [m] = await box.take(1);
     assert.equal(m.body, 'from the API');
     assert.equal(m.headers.kind, 'api');
   }
-  await a.client.deactivate();
-  await b.client.deactivate();
+  for (const c of clients) await c.client.deactivate();
 });
 
 test('publish to /user/alice/queue/... on A\'s API reaches alice on B (xhr-streaming)', async () => {
