@@ -80,7 +80,7 @@ pub const USER: &str = "user";
 // Message history and recovery (our extension, docs/stomp.md "History and recovery").
 
 /// A MESSAGE's position in its destination's history: increasing per destination (through
-/// the relay: RabbitMQ's stream offset).
+/// the relay: RabbitMQ's stream offset + 1, not contiguous).
 pub const OFFSET: &str = "offset";
 /// The history a MESSAGE's `offset` belongs to: opaque; a client sends back the one of the
 /// last MESSAGE it processed. Also in the RECEIPT of a SUBSCRIBE to a history destination.

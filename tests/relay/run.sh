@@ -3,7 +3,7 @@
 # through it on free 127.0.0.1 ports, and relay_node.mjs (@stomp/stompjs over sockjs-client,
 # with stomp.py sends via relay_py.py), then relay_presence.mjs (presence across the nodes,
 # started with --stomp-presence /topic/chat.), then relay_history.mjs (history and recovery
-# through RabbitMQ streams, --stomp-history), then relay_api.mjs (the server HTTP API of each node,
+# through RabbitMQ streams, --stomp-history --stomp-history-prefix /topic/hist.), then relay_api.mjs (the server HTTP API of each node,
 # --api-bind with a key). Builds nothing: expects the release binary (cargo
 # build --release -p sockjs-server; SOCKJS_SERVER, see tests/lib.sh), `npm ci --prefix
 # tests/clients` and `pip install -r tests/clients/requirements.txt` done; installs
@@ -32,7 +32,7 @@ export SOCKJS_API_KEY="relay-suite-$$-$RANDOM$RANDOM"   # the nodes' server API 
 start_node() { # name http tcp api
   "$binary" --bind "127.0.0.1:$2" --stomp-tcp "127.0.0.1:$3" --api-bind "127.0.0.1:$4" \
     --broker-relay "127.0.0.1:$stomp_port" --relay-registry-interval 1 \
-    --stomp-user alice:pw --stomp-user bob:pw --stomp-presence /topic/chat. --stomp-history \
+    --stomp-user alice:pw --stomp-user bob:pw --stomp-presence /topic/chat. --stomp-history --stomp-history-prefix /topic/hist. \
     --static-dir /nonexistent --workers 2 >"$logs/$1.log" 2>&1 &
   pids+=($!)
   track $!
@@ -51,7 +51,8 @@ RABBITMQ_SH="$here/rabbitmq.sh" timeout "$SUITE_TIMEOUT" node "$here/relay_node.
 # Presence across the two nodes (both started with --stomp-presence /topic/chat.).
 timeout "$SUITE_TIMEOUT" node "$here/relay_presence.mjs" \
   "http://127.0.0.1:$http_a" "http://127.0.0.1:$http_b" || status=1
-# History and recovery through RabbitMQ streams (both nodes run with --stomp-history).
+# History and recovery through RabbitMQ streams (both nodes run with --stomp-history on
+# /topic/hist. only: a stream per destination made the 1000-session presence churn time out).
 timeout "$SUITE_TIMEOUT" node "$here/relay_history.mjs" \
   "http://127.0.0.1:$http_a" "http://127.0.0.1:$http_b" "$tcp_a" "$tcp_b" || status=1
 timeout "$SUITE_TIMEOUT" node "$here/relay_api.mjs" "http://127.0.0.1:$http_a" \
