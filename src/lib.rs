@@ -95,6 +95,7 @@ pub mod demo;
 mod forwarded;
 pub mod handler;
 pub mod identity;
+mod limits;
 mod memory;
 pub mod metrics;
 pub mod protocol;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::api::Api;
-use crate::{memory, metrics};
+use crate::{limits, memory, metrics};
 
 use crate::protocol::CloseReason;
 use crate::transport::SockJs;
@@ -61,6 +61,11 @@ pub struct Options {
     /// The application's own routes (a login form, an API), added after the mounts and
     /// before the static files. Default: none.
     pub routes: Option<Routes>,
+    /// Whether [`run`] raises the process's soft open-file limit to its hard limit at start
+    /// (as nginx's `worker_rlimit_nofile` or Go's runtime do; logged), before it warns about
+    /// OS limits too low for the mounts' `max_sessions` (docs/operating.md, "Many
+    /// sessions"). Default: true.
+    pub raise_fd_limit: bool,
 }
 
 /// Routes an application adds to the server's `App` (see [`Options::routes`]): called once
@@ -92,6 +97,7 @@ setters!(Options {
     stats_interval: Option<Duration>,
     memory_trim: Option<Duration>,
     routes: Option<Routes>,
+    raise_fd_limit: bool,
 });
 
 impl Default for Options {
@@ -107,6 +113,7 @@ impl Default for Options {
             stats_interval: Some(Duration::from_secs(60)),
             memory_trim: Some(Duration::from_secs(1)),
             routes: None,
+            raise_fd_limit: true,
         }
     }
 }
@@ -122,6 +129,14 @@ pub async fn run(
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let most_sessions = mounts.iter().map(|m| m.config().max_sessions).max();
+    limits::check(most_sessions.unwrap_or(0), options.raise_fd_limit);
+    if let Err(e) = limits::widen_backlog(&listener) {
+        log::warn!(
+            "could not set the listen backlog to {}: {e}",
+            limits::BACKLOG
+        );
+    }
     let app_mounts = mounts.clone();
     let static_dir = options.static_dir.clone();
     let routes = options.routes.clone();
