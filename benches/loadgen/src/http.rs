@@ -48,13 +48,18 @@ impl Conn {
     pub async fn connect(addr: SocketAddr) -> Result<Conn> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Conn {
+        Ok(Conn::from_stream(stream))
+    }
+
+    /// A connection over a stream already connected.
+    pub fn from_stream(stream: TcpStream) -> Conn {
+        Conn {
             io: BufReader::with_capacity(4096, stream),
             remaining: 0,
             framing: Framing::Length(0),
             close: false,
             done: true,
-        })
+        }
     }
 
     /// Whether the connection can carry another request.

@@ -26,6 +26,8 @@ use crate::stats::Labels;
 
 /// The most sessions any scenario opens at once.
 pub const MAX_SESSIONS: usize = 20_000;
+/// The most sessions `hold` opens (one process; benches/scale.sh runs several).
+pub const MAX_HOLD_SESSIONS: usize = 500_000;
 /// The longest any scenario runs (measurement plus waits).
 pub const MAX_DURATION: Duration = Duration::from_secs(600);
 
@@ -48,6 +50,9 @@ enum Command {
     StompBroadcast(scenario::stomp_broadcast::StompBroadcastArgs),
     /// Hold C sessions open and read the server's RSS before, during and after.
     Idle(scenario::idle::IdleArgs),
+    /// Hold C idle websocket or xhr-streaming sessions from several source addresses for a
+    /// duration, timing the server's heartbeats (benches/scale.sh).
+    Hold(scenario::hold::HoldArgs),
     /// Open, use and close sessions as fast as C workers can.
     Churn(scenario::churn::ChurnArgs),
     /// Medians and ratios of JSON result lines (from several rounds).
@@ -120,14 +125,18 @@ impl Common {
     }
 
     fn check(&self, sessions: usize, many_addrs: bool) -> Result<(), String> {
+        self.check_max(sessions, many_addrs, MAX_SESSIONS)
+    }
+
+    fn check_max(&self, sessions: usize, many_addrs: bool, max: usize) -> Result<(), String> {
         if let Some(addr) = self.addrs.iter().find(|a| !a.ip().is_loopback()) {
             return Err(format!("{addr} is not a loopback address"));
         }
         if self.addrs.is_empty() || (self.addrs.len() > 1 && !many_addrs) {
             return Err("this scenario takes one --addr".into());
         }
-        if sessions == 0 || sessions > MAX_SESSIONS {
-            return Err(format!("sessions must be 1..={MAX_SESSIONS}"));
+        if sessions == 0 || sessions > max {
+            return Err(format!("sessions must be 1..={max}"));
         }
         if self.duration() > MAX_DURATION / 2 || self.timeout() > MAX_DURATION / 10 {
             return Err("duration or timeout too long".into());
@@ -156,6 +165,10 @@ async fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Idle(a) => run(&a.common.clone(), a.sessions, scenario::idle::run(a)).await,
+        Command::Hold(a) => match a.common.check_max(a.sessions, false, MAX_HOLD_SESSIONS) {
+            Ok(()) => bounded(scenario::hold::run(a)).await,
+            Err(e) => Err(e),
+        },
         Command::Churn(a) => run(&a.common.clone(), a.concurrency, scenario::churn::run(a)).await,
         Command::Table {
             inputs,

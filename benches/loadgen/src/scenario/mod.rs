@@ -5,6 +5,7 @@ pub mod broadcast;
 pub mod churn;
 pub mod echo;
 pub mod fanout;
+pub mod hold;
 pub mod idle;
 pub mod stomp_broadcast;
 
