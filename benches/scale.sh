@@ -9,8 +9,9 @@
 #
 # Sizes by environment: WS_C (100000), XHR_C (20000), HOLD (300 s), MAX_C (500000),
 # MAX_HOLD (60 s), HEARTBEAT (25 s), SHARD (sessions per process: the fd hard limit - 1000),
-# SOURCE_ADDRS (4), PORT (18600). --quick: 2,000 websocket and 500 xhr-streaming sessions
-# held 20 s with a 5 s heartbeat, no max run (CI smoke).
+# SOURCE_ADDRS (4), PORT (18600); SERVER_KIND=node runs sockjs-node (benches/node) instead of
+# ours (npm ci there first: benches/run.sh does it). --quick: 2,000 websocket and 500
+# xhr-streaming sessions held 20 s with a 5 s heartbeat, no max run (CI smoke).
 # Builds nothing: cargo build --release -p sockjs-server -p loadgen --bins first.
 set -euo pipefail
 
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY=${2:?--only needs ws, xhr or max}; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "scale.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -32,6 +33,7 @@ if [ "$QUICK" = 1 ]; then
 fi
 : "${WS_C:=100000}" "${XHR_C:=20000}" "${HOLD:=300}" "${MAX_C:=500000}" "${MAX_HOLD:=60}"
 : "${HEARTBEAT:=25}" "${SOURCE_ADDRS:=4}" "${PORT:=18600}" "${DISCONNECT_DELAY:=5}"
+: "${SERVER_KIND:=ours}"
 
 SERVER=$(server_binary)
 LOADGEN=$(binary loadgen)
@@ -51,21 +53,29 @@ ulimit -n "$HARD"
 stop_tracked_on_exit
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+slab() { awk '/^SUnreclaim/ {print $2}' /proc/meminfo; }
 tcp_mem() { awk '$1 == "TCP:" {for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1)}' /proc/net/sockstat; }
 sum_rss() { local t=0 p; for p in "$@"; do t=$((t + $(rss "$p"))); done; echo "$t"; }
 
 # phase NAME TRANSPORT C HOLD: one measurement on fresh servers; appends a JSON line to $RAW.
 phase() {
   local name=$1 transport=$2 c=$3 hold=$4
-  local k=$(((c + SHARD - 1) / SHARD)) dir=$OUT/scale-$name
+  local k=$(((c + SHARD - 1) / SHARD))
+  [ "$SERVER_KIND" = node ] && name=node-$name
+  local dir=$OUT/scale-$name
   rm -rf "$dir" && mkdir -p "$dir"
   echo "== $name: $c idle $transport sessions, $k server process(es), hold $hold s, heartbeat $HEARTBEAT s" >&2
   local servers=() lgs=() i n per=$(((c + k - 1) / k)) left=$c
   for ((i = 0; i < k; i++)); do
-    RUST_LOG=warn "$SERVER" --bind "127.0.0.1:$((PORT + i))" --workers 1 \
-      --heartbeat-delay "$HEARTBEAT" --disconnect-delay "$DISCONNECT_DELAY" \
-      --max-sessions "$((per + 100))" --stats-interval 0 --static-dir /nonexistent --drain 1 \
-      >"$dir/server-$i.log" 2>&1 &
+    if [ "$SERVER_KIND" = node ]; then
+      node "$ROOT/benches/node/server.js" --port "$((PORT + i))" --heartbeat-delay "$HEARTBEAT" \
+        --disconnect-delay "$DISCONNECT_DELAY" >"$dir/server-$i.log" 2>&1 &
+    else
+      RUST_LOG=warn "$SERVER" --bind "127.0.0.1:$((PORT + i))" --workers 1 \
+        --heartbeat-delay "$HEARTBEAT" --disconnect-delay "$DISCONNECT_DELAY" \
+        --max-sessions "$((per + 100))" --stats-interval 0 --static-dir /nonexistent --drain 1 \
+        >"$dir/server-$i.log" 2>&1 &
+    fi
     servers+=($!)
     track $!
   done
@@ -74,14 +84,15 @@ phase() {
   done
   sleep 1
   local rss_before mem_before t0 t_open rss_hold mem_hold lg_rss rss_after mem_after
-  rss_before=$(sum_rss "${servers[@]}") mem_before=$(tcp_mem)
+  local slab_before slab_hold
+  rss_before=$(sum_rss "${servers[@]}") mem_before=$(tcp_mem) slab_before=$(slab)
   t0=$(date +%s.%N)
   for ((i = 0; i < k; i++)); do
     n=$((left < per ? left : per)) left=$((left - n))
     "$LOADGEN" hold --addr "127.0.0.1:$((PORT + i))" --transport "$transport" \
       --sessions "$n" --duration "$hold" --heartbeat-delay "$HEARTBEAT" \
       --source-addrs "$SOURCE_ADDRS" --ready-file "$dir/ready-$i" --timeout 60 \
-      --connect-concurrency 64 --tag "$name" >"$dir/lg-$i.json" 2>"$dir/lg-$i.err" &
+      --connect-concurrency 64 --server "$SERVER_KIND" --tag "$name" >"$dir/lg-$i.json" 2>"$dir/lg-$i.err" &
     lgs+=($!)
   done
   # Bounded: every load generator writes its ready file once all its sessions are open (or
@@ -95,6 +106,7 @@ phase() {
   t_open=$(echo "$(date +%s.%N) - $t0" | bc)
   sleep 5
   rss_hold=$(sum_rss "${servers[@]}") mem_hold=$(tcp_mem) lg_rss=$(sum_rss "${lgs[@]}")
+  slab_hold=$(slab)
   echo "   all open after ${t_open} s; servers' RSS $rss_before -> $rss_hold KiB; TCP mem $mem_before -> $mem_hold pages" >&2
   local failed=0
   for ((i = 0; i < k; i++)); do wait "${lgs[$i]}" || failed=$((failed + 1)); done
@@ -104,7 +116,7 @@ phase() {
   sleep 1
   cat "$dir"/lg-*.json | python3 "$ROOT/benches/scale_row.py" "$name" "$transport" "$c" "$k" \
     "$t_open" "$rss_before" "$rss_hold" "$rss_after" "$mem_before" "$mem_hold" "$mem_after" \
-    "$lg_rss" "$failed" >>"$RAW"
+    "$lg_rss" "$failed" "$slab_before" "$slab_hold" >>"$RAW"
   tail -1 "$RAW" | python3 "$ROOT/benches/scale_row.py" --human >&2
 }
 

@@ -25,7 +25,10 @@ def quantile(hist, p):
 
 def row(argv):
     (name, transport, asked, shards, t_open, rss_b, rss_h, rss_a, mem_b, mem_h, mem_a,
-     lg_rss, failed) = argv
+     lg_rss, failed) = argv[:13]
+    # Optional: /proc/meminfo SUnreclaim (KiB) before and holding: the kernel's socket
+    # structures, which tcp_mem does not count.
+    slab_b, slab_h = (argv[13:15] + [None, None])[:2]
     lines = [json.loads(l) for l in sys.stdin if l.strip().startswith("{")]
     hist, lost, open_fail = {}, {}, {}
     for l in lines:
@@ -53,6 +56,8 @@ def row(argv):
         "lateness_max_ms": max(hist) if hist else None, "heartbeat_gaps": sum(hist.values()),
         "lost": sum(lost.values()), "lost_reasons": lost,
         "open_failed": sum(open_fail.values()), "open_failures": open_fail,
+        "slab_kib_per_session": round((int(slab_h) - int(slab_b)) / opened, 2)
+        if opened and slab_b is not None else None,
         "loadgen_rss_kib": int(lg_rss),
         "loadgen_kib_per_session": round(int(lg_rss) / opened, 2) if opened else None,
     }
@@ -61,26 +66,33 @@ def row(argv):
 def human(r):
     return (f"{r['phase']}: {r['opened']}/{r['asked']} open in {r['open_all_secs']} s on "
             f"{r['server_processes']} process(es); server {r['server_kib_per_session']} KiB/session; "
-            f"TCP mem {r['tcp_mem_kib_per_session']} KiB/session; lateness p50 "
+            f"TCP mem {r['tcp_mem_kib_per_session']} KiB/session; kernel slab "
+            f"{r.get('slab_kib_per_session')} KiB/session; lateness p50 "
             f"{r['lateness_p50_ms']} ms p99 {r['lateness_p99_ms']} ms ({r['heartbeat_gaps']} gaps); "
             f"lost {r['lost']} {r['lost_reasons'] or ''}; open failed {r['open_failed']} "
             f"{r['open_failures'] or ''}; RSS left after close {r['rss_left_kib']} KiB; "
             f"loadgen {r['loadgen_kib_per_session']} KiB/session")
 
 
+def slab(r):
+    v = r.get("slab_kib_per_session")
+    return "-" if v is None else f"{v} KiB"
+
+
 def table(path):
     rows = [json.loads(l) for l in open(path) if l.strip()]
     out = ["| sessions (transport) | server processes | open | time to open all | server RSS per "
-           "session (holding - before) | kernel TCP mem per session (both ends) | heartbeat "
+           "session (holding - before) | kernel TCP mem per session (both ends) | kernel slab per "
+           "session (both ends) | heartbeat "
            "lateness p50 / p99 / max | lost | open failed | server RSS after close - before | "
            "loadgen RSS per session |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         out.append(
             f"| {r['asked']:,} {r['transport']}, held {r['hold_secs']:g} s, heartbeat "
             f"{r['heartbeat_delay']:g} s | {r['server_processes']} | {r['opened']:,} | "
             f"{r['open_all_secs']} s | {r['server_kib_per_session']} KiB | "
-            f"{r['tcp_mem_kib_per_session']} KiB | {r['lateness_p50_ms']} / "
+            f"{r['tcp_mem_kib_per_session']} KiB | {slab(r)} | {r['lateness_p50_ms']} / "
             f"{r['lateness_p99_ms']} / {r['lateness_max_ms']} ms | {r['lost']} | "
             f"{r['open_failed']} | {r['rss_left_kib'] / 1024:.1f} MiB | "
             f"{r['loadgen_kib_per_session']} KiB |")

@@ -1,7 +1,7 @@
 // The reference server for benches/run.sh: npm `sockjs` 0.3.24 serving /echo and /broadcast
 // with the settings our server uses in the benchmark (response_limit 128 KiB, heartbeat 25 s,
 // disconnect delay 5 s, logging off). Usage: node server.js [--port PORT] [--host 127.0.0.1]
-//   [--disconnect-delay SECONDS]
+//   [--disconnect-delay SECONDS] [--heartbeat-delay SECONDS]
 'use strict';
 
 const http = require('http');
@@ -15,11 +15,12 @@ function arg(name, fallback) {
 const host = arg('--host', '127.0.0.1');
 const port = Number(arg('--port', '8081'));
 const disconnectDelay = Number(arg('--disconnect-delay', '5')) * 1000;
+const heartbeatDelay = Number(arg('--heartbeat-delay', '25')) * 1000;
 
 const common = {
   sockjs_url: 'http://127.0.0.1/sockjs.min.js',
   response_limit: 128 * 1024,
-  heartbeat_delay: 25000,
+  heartbeat_delay: heartbeatDelay,
   disconnect_delay: disconnectDelay,
   log: () => {},
 };
