@@ -82,6 +82,10 @@ pub struct Config {
     /// Bytes a session may hold for a slow or absent receiver; past it the session is closed
     /// with `c[4500,"Send buffer overflow"]`. Default: 1 MiB.
     pub max_buffered_bytes: usize,
+    /// permessage-deflate (RFC 7692) on the RFC 6455 WebSockets (raw and SockJS), offered
+    /// to clients that ask for it. Default: `None`, off (no `Sec-WebSocket-Extensions`
+    /// answer; RSV1 frames are a protocol error, 1002).
+    pub permessage_deflate: Option<Deflate>,
 }
 
 setters!(Config {
@@ -101,6 +105,7 @@ setters!(Config {
     trusted_proxies: Vec<ProxyNet>,
     websocket_protocols: Vec<String>,
     max_buffered_bytes: usize,
+    permessage_deflate: Option<Deflate>,
 });
 
 impl Default for Config {
@@ -122,6 +127,35 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             websocket_protocols: Vec::new(),
             max_buffered_bytes: 1024 * 1024,
+            permessage_deflate: None,
+        }
+    }
+}
+
+/// permessage-deflate (RFC 7692) settings, for [`Config::permessage_deflate`]. Always
+/// without context takeover both ways (the server says so in its answer), so a socket keeps
+/// no compression state between messages: the compressor and decompressor are one per worker
+/// thread, reset per message (see `transport/websocket/deflate.rs`).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deflate {
+    /// Messages the server sends shorter than this many bytes go uncompressed (RSV1 clear):
+    /// deflating them costs more CPU than it saves bytes. Default: 256.
+    pub threshold_bytes: usize,
+    /// The compression level, 0 (stored) to 9 (smallest). Default: 6 (zlib's default).
+    pub level: u32,
+}
+
+setters!(Deflate {
+    threshold_bytes: usize,
+    level: u32,
+});
+
+impl Default for Deflate {
+    fn default() -> Self {
+        Deflate {
+            threshold_bytes: 256,
+            level: 6,
         }
     }
 }
@@ -179,6 +213,9 @@ pub enum ConfigError {
     /// A duration or size is zero.
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    /// The permessage-deflate compression level is over 9.
+    #[error("permessage_deflate.level {0} must be 0 to 9")]
+    DeflateLevel(u32),
 }
 
 impl Config {
@@ -212,7 +249,10 @@ impl Config {
                 return Err(ConfigError::Zero(name));
             }
         }
-        Ok(())
+        match &self.permessage_deflate {
+            Some(deflate) if deflate.level > 9 => Err(ConfigError::DeflateLevel(deflate.level)),
+            _ => Ok(()),
+        }
     }
 
     /// Whether requests from `origin` may use this mount.
@@ -235,6 +275,15 @@ mod tests {
         assert_eq!(c.response_limit, 131_072);
         assert!(c.websocket && !c.jsessionid);
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn permessage_deflate_is_off_by_default_and_its_level_is_checked() {
+        assert_eq!(Config::default().permessage_deflate, None);
+        let on = Deflate::default();
+        assert_eq!((on.threshold_bytes, on.level), (256, 6));
+        let c = Config::default().permessage_deflate(Some(on.level(10)));
+        assert_eq!(c.validate(), Err(ConfigError::DeflateLevel(10)));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! hixie-76 draft) and raw (`/websocket`, RFC 6455 only): the handshake checks and the
 //! close reasons. Each connection is its own session, living as long as the socket; the
 //! response body ([`pump::SocketBody`]) moves frames both ways from inside the connection's
-//! task, through the wire format's [`codec::Codec`].
+//! task, through the wire format's [`codec::Codec`]. With `Config::permessage_deflate` on,
+//! an RFC 6455 client that offers permessage-deflate gets the [`deflate`] codec instead.
 
 pub(super) mod codec;
+pub(super) mod deflate;
 pub(super) mod pump;
 
 use std::convert::Infallible;
@@ -15,6 +17,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use self::codec::{Codec, Rfc6455};
+use self::deflate::codec::Deflated;
 use self::pump::SocketBody;
 use super::error::TransportError;
 use super::ws_guard::ConnectionSocket;
@@ -32,6 +35,9 @@ pub const NO_PONG: CloseReason = CloseReason::fixed(3000, "No response from hear
 /// Close code for a raw WebSocket binary message that is not UTF-8, or a text message that
 /// is not (RFC 6455 1007, section 8.1).
 pub const NOT_UTF8: CloseReason = CloseReason::fixed(1007, "Invalid UTF-8");
+/// A permessage-deflate message that does not inflate (the data is inconsistent with the
+/// message type, RFC 6455 1007; RFC 7692 section 8 fails the connection).
+pub const BAD_DEFLATE: CloseReason = CloseReason::fixed(1007, "Invalid compressed data");
 /// Anything else RFC 6455 forbids: unmasked frame, bad opcode, stray continuation, ... (1002).
 pub const PROTOCOL_ERROR: CloseReason = CloseReason::fixed(1002, "Protocol error");
 
@@ -108,12 +114,28 @@ fn start(
     let payload = ws_guard::guard(payload.into_inner(), max);
     let socket = ConnectionSocket::of(req);
     let codec = Rfc6455::new(max);
-    let body = match mount.start_socket(req, id, transport, mode) {
-        Ok(session) => BoxBody::new(BodyStream::new(SocketBody::new(
+    let deflate = mount
+        .config()
+        .permessage_deflate
+        .as_ref()
+        .and_then(|settings| {
+            let agreed = deflate::negotiate(
+                req.headers()
+                    .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+                    .filter_map(|v| v.to_str().ok()),
+            )?;
+            response.insert_header((header::SEC_WEBSOCKET_EXTENSIONS, agreed.header()));
+            Some(Deflated::new(max, agreed, settings.clone()))
+        });
+    let body = match (mount.start_socket(req, id, transport, mode), deflate) {
+        (Ok(session), None) => BoxBody::new(BodyStream::new(SocketBody::new(
             codec, payload, socket, session, mode, mount,
         ))),
+        (Ok(session), Some(deflated)) => BoxBody::new(BodyStream::new(SocketBody::new(
+            deflated, payload, socket, session, mode, mount,
+        ))),
         // Over an admission limit: the handshake is done, so say why in a close frame.
-        Err(_) => refusal(&codec, TRY_AGAIN_LATER, socket),
+        (Err(_), _) => refusal(&codec, TRY_AGAIN_LATER, socket),
     };
     response
         .message_body(body)

@@ -31,6 +31,10 @@ pub enum InboundError {
     /// A text message that is not UTF-8 (RFC 6455 section 8.1).
     #[error("text message is not UTF-8")]
     NotUtf8,
+    /// A permessage-deflate message that is not a valid DEFLATE stream (RFC 7692: the
+    /// connection is failed; closed with 1007, the data being inconsistent).
+    #[error("compressed message is not valid DEFLATE")]
+    Inflate,
     /// Anything else RFC 6455 forbids (unmasked frame, bad opcode, stray continuation, ...).
     #[error("{0}")]
     Protocol(String),

@@ -103,6 +103,11 @@ pub struct Peer {
 impl Peer {
     /// Connects to `addr` (any server on loopback) and sends the handshake `head`.
     pub async fn connect(addr: SocketAddr, head: &str) -> Peer {
+        Peer::connect_with_head(addr, head).await.0
+    }
+
+    /// Connects as [`Peer::connect`] does, and gives the server's response head too.
+    pub async fn connect_with_head(addr: SocketAddr, head: &str) -> (Peer, String) {
         let mut tcp = TcpStream::connect(addr).await.unwrap();
         tcp.write_all(head.as_bytes()).await.unwrap();
         let mut peer = Peer {
@@ -117,7 +122,40 @@ impl Peer {
         };
         let head: Vec<u8> = peer.buf.drain(..end).collect();
         assert!(head.starts_with(b"HTTP/1.1 101"), "{head:?}");
-        peer
+        (peer, String::from_utf8_lossy(&head).into_owned())
+    }
+
+    /// An RFC 6455 socket at `path` offering `extensions` (`Sec-WebSocket-Extensions`), and
+    /// the server's `Sec-WebSocket-Extensions` answer, if any.
+    pub async fn rfc6455_offering(
+        addr: SocketAddr,
+        path: &str,
+        extensions: &str,
+    ) -> (Peer, Option<String>) {
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: {extensions}\r\n\r\n"
+        );
+        let (peer, head) = Peer::connect_with_head(addr, &head).await;
+        let answer = head.split("\r\n").find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-extensions")
+                .then(|| value.trim().to_owned())
+        });
+        (peer, answer)
+    }
+
+    /// The next RFC 6455 frame from the server (unmasked): its first header byte (FIN, RSV
+    /// bits and opcode) and payload.
+    pub async fn frame_with_flags(&mut self) -> (u8, Vec<u8>) {
+        let head = self.take(2).await;
+        let len = match head[1] & 0x7F {
+            126 => u64::from(u16::from_be_bytes(self.take(2).await.try_into().unwrap())),
+            127 => u64::from_be_bytes(self.take(8).await.try_into().unwrap()),
+            n => u64::from(n),
+        };
+        (head[0], self.take(len as usize).await)
     }
 
     /// An RFC 6455 socket at `path`.

@@ -36,7 +36,7 @@ use futures_util::Stream;
 use tokio::time::{Interval, Sleep};
 
 use super::codec::Codec;
-use super::{NO_PONG, NOT_UTF8, PROTOCOL_ERROR, TOO_BIG};
+use super::{BAD_DEFLATE, NO_PONG, NOT_UTF8, PROTOCOL_ERROR, TOO_BIG};
 use crate::metrics::{Limit, MountMetrics};
 use crate::protocol::{CloseReason, decode_websocket, frame};
 use crate::session::{CloseCause, Mode, Receiver, ReceiverItem, SessionHandle};
@@ -273,6 +273,7 @@ impl<C: Codec> SocketBody<C> {
                 TOO_BIG
             }
             InboundError::NotUtf8 => NOT_UTF8,
+            InboundError::Inflate => BAD_DEFLATE,
             InboundError::Protocol(e) => {
                 log::debug!("websocket protocol error on {}: {e}", self.session.prefix());
                 PROTOCOL_ERROR
