@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use sockjs_server::api::{Api, ApiConfig};
+use sockjs_server::config::Deflate;
 use sockjs_server::stomp::{HistoryConfig, RelayConfig, StompConfig, Users};
 use sockjs_server::{Config, demo, server};
 
 // The flags' defaults are the library's, so that `--help` and the library never disagree.
 static DEFAULTS: LazyLock<Config> = LazyLock::new(Config::default);
+static DEFLATE: LazyLock<Deflate> = LazyLock::new(Deflate::default);
 static OPTIONS: LazyLock<server::Options> = LazyLock::new(server::Options::default);
 static STOMP: LazyLock<StompConfig> = LazyLock::new(StompConfig::default);
 static RELAY: LazyLock<RelayConfig> = LazyLock::new(|| RelayConfig::to(String::new()));
@@ -69,6 +71,16 @@ struct Cli {
     /// Largest outgoing backlog per session, in bytes.
     #[arg(long, default_value_t = DEFAULTS.max_buffered_bytes)]
     max_buffered_bytes: usize,
+    /// Offer permessage-deflate (RFC 7692) on every mount's RFC 6455 WebSockets, raw and
+    /// SockJS (off unless given; see docs/operating.md).
+    #[arg(long)]
+    permessage_deflate: bool,
+    /// With --permessage-deflate: messages shorter than this many bytes go uncompressed.
+    #[arg(long, default_value_t = DEFLATE.threshold_bytes)]
+    permessage_deflate_threshold: usize,
+    /// With --permessage-deflate: the compression level, 0 to 9.
+    #[arg(long, default_value_t = DEFLATE.level)]
+    permessage_deflate_level: u32,
     /// Serve Prometheus metrics at http://ADDR/metrics (off unless given).
     #[arg(long)]
     metrics_bind: Option<String>,
@@ -223,6 +235,13 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .max_sessions(cli.max_sessions)
         .max_sessions_per_client(cli.max_sessions_per_client)
         .session_binding(cli.session_binding);
+    if cli.permessage_deflate {
+        base = base.permessage_deflate(Some(
+            Deflate::default()
+                .threshold_bytes(cli.permessage_deflate_threshold)
+                .level(cli.permessage_deflate_level),
+        ));
+    }
     if let Some(limit) = cli.response_limit {
         base = base.response_limit(limit);
     }
