@@ -9,7 +9,7 @@
 //
 // Usage: node matrix.js --url BASE_URL --www DIR [--label NAME] [--screenshot FILE]
 //                       [--stomp-screenshot FILE] [--login-screenshot FILE] [--room-screenshot FILE]
-//                       [--stomp-brokers N]
+//                       [--stomp-brokers N] [--deflate-url WS_URL]
 //   BASE_URL  where the server (or a proxy in front of it) answers, e.g. http://127.0.0.1:8080;
 //             it must serve DIR at / (run.sh --prepare writes DIR) so the same-origin page exists.
 //   DIR       the page directory: matrix.html, stomp.html, login.html, sockjs.min.js,
@@ -22,6 +22,9 @@
 //             each with its own in-memory broker) the STOMP cases where one tab must hear the
 //             other, the login cases (each node keeps its own logins) and the room cases, are printed as
 //             "skip" lines and not counted.
+//   WS_URL    a raw WebSocket echo on a server started with --permessage-deflate (e.g.
+//             ws://127.0.0.1:8081/echo/websocket): Chromium must agree permessage-deflate with
+//             it and get its echoes, short (sent plain) and long (compressed); skipped if not given.
 // Every case prints one line; the last line is "N passed, M failed"; exit 1 on any failure.
 'use strict';
 
@@ -46,7 +49,7 @@ function parseArgs(argv) {
   const args = { label: 'direct' };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
-    if (!['url', 'www', 'label', 'screenshot', 'stomp-screenshot', 'login-screenshot', 'room-screenshot', 'stomp-brokers'].includes(key) || argv[i + 1] === undefined) {
+    if (!['url', 'www', 'label', 'screenshot', 'stomp-screenshot', 'login-screenshot', 'room-screenshot', 'stomp-brokers', 'deflate-url'].includes(key) || argv[i + 1] === undefined) {
       throw new Error('bad argument ' + argv[i] + ' (see the usage at the top of matrix.js)');
     }
     args[key] = argv[i + 1];
@@ -120,6 +123,39 @@ async function screenshotDemo(context, base, clientUrl, file) {
   }
 }
 
+// Chromium's own WebSocket (which always offers permessage-deflate) against WS_URL: the
+// extension is agreed (ws.extensions) and a short and a long message come back as sent.
+async function deflateCase(context, pageUrl, wsUrl) {
+  const page = await context.newPage();
+  try {
+    await page.goto(pageUrl, { waitUntil: 'load', timeout: 15000 });
+    return await withTimeout(page.evaluate((url) => new Promise((resolve) => {
+      const sent = ['short', 'long, and compressed both ways: '.repeat(40) + '👋'];
+      const got = [];
+      const ws = new WebSocket(url);
+      ws.onopen = () => {
+        if (!ws.extensions.includes('permessage-deflate')) {
+          resolve({ ok: false, error: 'extensions agreed: ' + JSON.stringify(ws.extensions) });
+        }
+        sent.forEach((m) => ws.send(m));
+      };
+      ws.onmessage = (e) => {
+        got.push(e.data);
+        if (got.length === sent.length) {
+          ws.close();
+          const ok = got.every((m, i) => m === sent[i]);
+          resolve(ok ? { ok: true } : { ok: false, error: 'echoes differ: ' + got.map((m) => m.length) });
+        }
+      };
+      ws.onerror = () => resolve({ ok: false, error: 'websocket error' });
+    }), wsUrl), CASE_TIMEOUT_MS, 'deflate case');
+  } catch (err) {
+    return { ok: false, error: err.message.split('\n')[0] };
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const pages = await servePages(args.www);
@@ -168,6 +204,13 @@ async function main() {
       base: args.url, clientUrl: args.url + '/sockjs.min.js', stompUrl: args.url + '/stomp.umd.min.js',
       prefix: 'demo room', report, sharedBroker, file: args['room-screenshot'],
     });
+    {
+      const started = Date.now();
+      const result = args['deflate-url']
+        ? await deflateCase(context, pagesUrl + '/matrix.html', args['deflate-url'])
+        : { skip: 'no --deflate-url (a server with --permessage-deflate)' };
+      report('permessage-deflate websocket echo', started, result);
+    }
     if (args.screenshot) {
       const started = Date.now();
       const result = await screenshotDemo(context, args.url, args.url + '/sockjs.min.js', args.screenshot);

@@ -11,7 +11,9 @@
 #   tests/browser/run.sh                      start target/release/sockjs-server on a free port
 #                                             with --static-dir target/browser/www and the
 #                                             STOMP users and heart-beat below, and run the
-#                                             matrix against it ("direct")
+#                                             matrix against it ("direct"), and a second
+#                                             one with --permessage-deflate for the deflate
+#                                             case (Chromium's own WebSocket on /echo/websocket)
 #   tests/browser/run.sh --prepare            only (re)write target/browser/www and print its path
 #   tests/browser/run.sh --url URL [--label NAME]
 #                                             run the matrix against a server already answering
@@ -67,6 +69,7 @@ case "${1:-}" in
 esac
 
 stop_tracked_on_exit
+deflate_args=()
 
 started=$(date +%s)
 if [[ -z "$url" ]]; then
@@ -81,6 +84,13 @@ if [[ -z "$url" ]]; then
     "${STOMP_FLAGS[@]}" >"$log" 2>&1 &
   track $!
   wait_listening "$port" $! || { echo "run.sh: see $log" >&2; exit 1; }
+  # The deflate case's server: the flag on, so that the other cases stay on the default path.
+  deflate_port="$(free_port)"
+  "$server_bin" --bind "127.0.0.1:$deflate_port" --static-dir "$www" --permessage-deflate \
+    >"$root/target/browser/server-$label-deflate.log" 2>&1 &
+  track $!
+  wait_listening "$deflate_port" $! || { echo "run.sh: see $root/target/browser/server-$label-deflate.log" >&2; exit 1; }
+  deflate_args=(--deflate-url "ws://127.0.0.1:$deflate_port/echo/websocket")
 else
   label="${label:-remote}"
   [[ -d "$www" ]] || prepare_www
@@ -96,6 +106,7 @@ node "$here/matrix.js" --url "$url" --www "$www" --label "$label" --stomp-broker
   --screenshot "$root/target/browser/demo-$label.png" \
   --stomp-screenshot "$root/target/browser/demo-stomp-$label.png" \
   --login-screenshot "$root/target/browser/demo-login-$label.png" \
-  --room-screenshot "$root/target/browser/demo-room-$label.png" || status=$?
+  --room-screenshot "$root/target/browser/demo-room-$label.png" \
+  ${deflate_args[@]+"${deflate_args[@]}"} || status=$?
 echo "browser matrix ($label) took $(( $(date +%s) - started ))s"
 exit "$status"
