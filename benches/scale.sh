@@ -65,7 +65,9 @@ phase() {
   local dir=$OUT/scale-$name
   rm -rf "$dir" && mkdir -p "$dir"
   echo "== $name: $c idle $transport sessions, $k server process(es), hold $hold s, heartbeat $HEARTBEAT s" >&2
-  local servers=() lgs=() i n per=$(((c + k - 1) / k)) left=$c
+  local servers=() lgs=() i n per=$(((c + k - 1) / k)) left=$c pings=()
+  # sockjs-node 0.3 heartbeats a websocket with a ping, not `h`.
+  [ "$SERVER_KIND" = node ] && pings=(--ping-heartbeats)
   for ((i = 0; i < k; i++)); do
     if [ "$SERVER_KIND" = node ]; then
       node "$ROOT/benches/node/server.js" --port "$((PORT + i))" --heartbeat-delay "$HEARTBEAT" \
@@ -92,7 +94,7 @@ phase() {
     "$LOADGEN" hold --addr "127.0.0.1:$((PORT + i))" --transport "$transport" \
       --sessions "$n" --duration "$hold" --heartbeat-delay "$HEARTBEAT" \
       --source-addrs "$SOURCE_ADDRS" --ready-file "$dir/ready-$i" --timeout 60 \
-      --connect-concurrency 64 --server "$SERVER_KIND" --tag "$name" >"$dir/lg-$i.json" 2>"$dir/lg-$i.err" &
+      --connect-concurrency 64 --server "$SERVER_KIND" --tag "$name" "${pings[@]}" >"$dir/lg-$i.json" 2>"$dir/lg-$i.err" &
     lgs+=($!)
   done
   # Bounded: every load generator writes its ready file once all its sessions are open (or
@@ -108,6 +110,9 @@ phase() {
   rss_hold=$(sum_rss "${servers[@]}") mem_hold=$(tcp_mem) lg_rss=$(sum_rss "${lgs[@]}")
   slab_hold=$(slab)
   echo "   all open after ${t_open} s; servers' RSS $rss_before -> $rss_hold KiB; TCP mem $mem_before -> $mem_hold pages" >&2
+  if [ "$(echo "$t_open + 5 > $hold" | bc)" = 1 ]; then
+    echo "   scale.sh: opening took longer than the hold ($hold s): the first shards may have closed before the holding figures were read; give a longer hold" >&2
+  fi
   local failed=0
   for ((i = 0; i < k; i++)); do wait "${lgs[$i]}" || failed=$((failed + 1)); done
   sleep $((DISCONNECT_DELAY + 4))

@@ -42,6 +42,10 @@ pub struct HoldArgs {
     /// The server's heartbeat delay in seconds, subtracted from each gap between two `h`.
     #[arg(long, default_value_t = 25.0)]
     pub heartbeat_delay: f64,
+    /// Count websocket pings as heartbeats (and `h` frames too): sockjs-node 0.3 sends a
+    /// ping instead of `h` on websocket.
+    #[arg(long)]
+    pub ping_heartbeats: bool,
     /// Touch this file once every session is open (benches/scale.sh then reads the server).
     #[arg(long)]
     pub ready_file: Option<std::path::PathBuf>,
@@ -98,7 +102,8 @@ pub async fn run(args: HoldArgs) -> std::result::Result<(), String> {
         match opened {
             Ok(held) => {
                 let (tally, end) = (Arc::clone(&tally), end_rx.clone());
-                tasks.push(tokio::spawn(held.hold(end, delay_ms, tally)));
+                let pings = args.ping_heartbeats;
+                tasks.push(tokio::spawn(held.hold(end, delay_ms, pings, tally)));
             }
             Err(e) => *open_failed.entry(kind(&e)).or_default() += 1,
         }
@@ -257,7 +262,7 @@ async fn open(
             let config = WebSocketConfig::default().read_buffer_size(HOLD_READ_BUFFER);
             let (mut ws, _) =
                 tokio_tungstenite::client_async_with_config(url, tcp, Some(config)).await?;
-            match ws_frame(&mut ws).await? {
+            match ws_frame(&mut ws, false).await? {
                 Frame::Open => Ok(Held::Ws(Box::new(ws))),
                 f => Err(Error::Protocol(format!("expected o, got {f:?}"))),
             }
@@ -293,9 +298,14 @@ async fn open(
     }
 }
 
-async fn ws_frame(ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>) -> Result<Frame> {
+/// The next frame; with `pings`, a ping is a heartbeat.
+async fn ws_frame(
+    ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    pings: bool,
+) -> Result<Frame> {
     loop {
         match ws.next().await {
+            Some(Ok(WsMessage::Ping(_))) if pings => return Ok(Frame::Heartbeat),
             None => return Err(Error::Closed),
             Some(Err(e)) => return Err(e.into()),
             Some(Ok(WsMessage::Text(text))) => return parse_frame(text.as_str()),
@@ -307,9 +317,9 @@ async fn ws_frame(ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>) -> Res
 
 impl Held {
     /// The next frame.
-    async fn frame(&mut self) -> Result<Frame> {
+    async fn frame(&mut self, pings: bool) -> Result<Frame> {
         match self {
-            Held::Ws(ws) => ws_frame(ws).await,
+            Held::Ws(ws) => ws_frame(ws, pings).await,
             Held::Stream(conn, buf) => loop {
                 if let Some(pos) = buf.iter().position(|&b| b == b'\n') {
                     let line: Vec<u8> = buf.drain(..=pos).collect();
@@ -328,6 +338,7 @@ impl Held {
         mut self,
         mut end: tokio::sync::watch::Receiver<bool>,
         delay_ms: i64,
+        pings: bool,
         tally: Arc<Tally>,
     ) {
         let mut last_h: Option<Instant> = None;
@@ -335,7 +346,7 @@ impl Held {
         let lost = loop {
             tokio::select! {
                 _ = end.changed() => break None,
-                f = self.frame() => match f {
+                f = self.frame(pings) => match f {
                     Ok(Frame::Heartbeat) => {
                         let now = Instant::now();
                         if let Some(prev) = last_h {
