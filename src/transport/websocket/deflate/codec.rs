@@ -375,6 +375,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = read(&mut codec(100), &bytes);
+        }
+
+        #[test]
+        fn byte_splits_do_not_change_the_messages(text in "[a-zé ]{0,600}", cut in 0usize..2000) {
+            let bytes = frame(0xC1, &zlib::deflate(text.as_bytes(), 6).unwrap());
+            let cut = cut.min(bytes.len());
+            let mut split = codec(2000);
+            let mut got = read(&mut split, &bytes[..cut]).unwrap();
+            got.extend(read(&mut split, &bytes[cut..]).unwrap());
+            proptest::prop_assert_eq!(got, vec![PeerMessage::Text(ByteString::from(text))]);
+        }
+    }
+
     #[test]
     fn short_text_goes_out_plain_and_long_text_compressed() {
         let deflated = codec(1000);
