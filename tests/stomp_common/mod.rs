@@ -38,38 +38,7 @@ impl StompServer {
     pub fn start_with(config: StompConfig, base: &Config) -> StompServer {
         let users = Users::new().login("alice", "pw").login("bob", "pw");
         let stomp = demo::stomp(config, users).expect("stomp config");
-        let mount = demo::stomp_mount(base, &stomp).expect("mount");
-        let http = TcpListener::bind("127.0.0.1:0").expect("bind http");
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
-        tcp.set_nonblocking(true).expect("nonblocking");
-        let (http_addr, tcp_addr) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let service = stomp.clone();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let tcp = tokio::net::TcpListener::from_std(tcp)?;
-                let (tcp_stop, tcp_stopped) = tokio::sync::oneshot::channel::<()>();
-                actix_web::rt::spawn(service.serve_tcp(tcp, async {
-                    let _ = tcp_stopped.await;
-                }));
-                let options = server::Options::default()
-                    .workers(2)
-                    .drain(Duration::from_secs(1));
-                let result = server::run(http, vec![mount], options, async {
-                    let _ = stopped.await;
-                })
-                .await;
-                let _ = tcp_stop.send(());
-                result
-            })
-        });
-        StompServer {
-            http: http_addr,
-            tcp: tcp_addr,
-            stomp,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        StompServer::serve(stomp, base)
     }
 }
 
@@ -309,38 +278,10 @@ impl StompServer {
     /// Serves `stomp` (built by the test) on SockJS (`/stomp`, the mount built from `base`)
     /// and TCP.
     pub fn serve(stomp: Stomp, base: &Config) -> StompServer {
-        let mount = demo::stomp_mount(base, &stomp).expect("mount");
-        let http = TcpListener::bind("127.0.0.1:0").expect("bind http");
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
-        tcp.set_nonblocking(true).expect("nonblocking");
-        let (http_addr, tcp_addr) = (http.local_addr().unwrap(), tcp.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let service = stomp.clone();
-        let thread = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let tcp = tokio::net::TcpListener::from_std(tcp)?;
-                let (tcp_stop, tcp_stopped) = tokio::sync::oneshot::channel::<()>();
-                actix_web::rt::spawn(service.serve_tcp(tcp, async {
-                    let _ = tcp_stopped.await;
-                }));
-                let options = server::Options::default()
-                    .workers(2)
-                    .drain(Duration::from_secs(1));
-                let result = server::run(http, vec![mount], options, async {
-                    let _ = stopped.await;
-                })
-                .await;
-                let _ = tcp_stop.send(());
-                result
-            })
-        });
-        StompServer {
-            http: http_addr,
-            tcp: tcp_addr,
-            stomp,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        let options = server::Options::default()
+            .workers(2)
+            .drain(Duration::from_secs(1));
+        StompServer::serve_with_options(stomp, base, options)
     }
 }
 

@@ -102,9 +102,8 @@ const FIGURES: &[Figure] = &[
     ),
 ];
 
-/// The rows of the relay comparison; benches/relay.sh tags the load generator's results
-/// `stomp-broadcast` and its own CPU readings `stomp-cpu`.
-const RELAY_FIGURES: &[Figure] = &[
+/// The rows of a `loadgen stomp-broadcast` result, shared by the relay and history tables.
+const STOMP_BROADCAST_FIGURES: &[Figure] = &[
     fig(
         "stomp-broadcast",
         "delivered_per_s",
@@ -130,33 +129,18 @@ const RELAY_FIGURES: &[Figure] = &[
         "max_us",
         "STOMP broadcast, max fan-out us",
     ),
+];
+
+/// The relay comparison's own rows after the broadcast's; benches/relay.sh tags its CPU
+/// readings `stomp-cpu`.
+const RELAY_FIGURES: &[Figure] = &[
     fig("stomp-cpu", "nodes_cpu_s", "CPU seconds, the node(s)"),
     fig("stomp-cpu", "broker_cpu_s", "CPU seconds, RabbitMQ"),
 ];
 
-/// The rows of the history cost comparison (benches/history.sh): the same broadcast, then
-/// the runner's CPU and memory readings, tagged `history-cost`.
+/// The history cost comparison's own rows after the broadcast's (benches/history.sh): the
+/// runner's CPU and memory readings, tagged `history-cost`.
 const HISTORY_FIGURES: &[Figure] = &[
-    fig(
-        "stomp-broadcast",
-        "delivered_per_s",
-        "STOMP broadcast, delivered msgs/s",
-    ),
-    fig(
-        "stomp-broadcast",
-        "delivered_ratio",
-        "STOMP broadcast, delivered / sent x C",
-    ),
-    fig(
-        "stomp-broadcast",
-        "p50_us",
-        "STOMP broadcast, p50 fan-out us",
-    ),
-    fig(
-        "stomp-broadcast",
-        "p99_us",
-        "STOMP broadcast, p99 fan-out us",
-    ),
     fig(
         "history-cost",
         "cpu_us_per_delivery",
@@ -193,7 +177,8 @@ pub enum Layout {
 /// its ratios as (numerator, denominator) labels.
 struct Columns {
     title: &'static str,
-    figures: &'static [Figure],
+    /// Groups of rows, in order.
+    figures: &'static [&'static [Figure]],
     servers: &'static [(&'static str, &'static str)],
     ratios: &'static [(&'static str, &'static str)],
 }
@@ -203,25 +188,25 @@ impl Layout {
         match self {
             Layout::Servers => Columns {
                 title: "Benchmark results",
-                figures: FIGURES,
+                figures: &[FIGURES],
                 servers: &[("ours", "ours"), ("node", "node"), ("floor", "floor")],
                 ratios: &[("ours", "node"), ("ours", "floor")],
             },
             Layout::Ab => Columns {
                 title: "A/B of two builds of ours",
-                figures: FIGURES,
+                figures: &[FIGURES],
                 servers: &[("base", "base"), ("ours", "ours")],
                 ratios: &[("ours", "base")],
             },
             Layout::History => Columns {
                 title: "Cost of message history",
-                figures: HISTORY_FIGURES,
+                figures: &[STOMP_BROADCAST_FIGURES, HISTORY_FIGURES],
                 servers: &[("off", "history off"), ("on", "history on")],
                 ratios: &[("on", "off")],
             },
             Layout::Relay => Columns {
                 title: "Broker relay benchmark results",
-                figures: RELAY_FIGURES,
+                figures: &[STOMP_BROADCAST_FIGURES, RELAY_FIGURES],
                 servers: &[("inmem", "in-memory, 1 node"), ("relay", "relay, 2 nodes")],
                 ratios: &[("relay", "inmem")],
             },
@@ -311,7 +296,7 @@ fn plain(header: &[String], rows: &[Vec<String>]) -> String {
 /// One row of cells per figure that has at least one result.
 fn rows(results: &[Value], columns: &Columns) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    for f in columns.figures {
+    for f in columns.figures.iter().copied().flatten() {
         let mut medians: BTreeMap<&str, f64> = BTreeMap::new();
         let mut counts = Vec::new();
         let mut sessions = None;
