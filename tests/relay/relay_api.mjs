@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { WAIT_MS, uid, sleep, within, suite } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '../clients/package.json'));
@@ -18,18 +19,7 @@ const SockJS = require('sockjs-client');
 
 const [A, B, API_A, API_B] = process.argv.slice(2);
 const KEY = process.env.SOCKJS_API_KEY;
-const WAIT_MS = 10000;
-let unique = 0;
-const uid = (name) => `${name}-${process.pid}-${++unique}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function within(promise, what, ms = WAIT_MS) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // One API call: [status, JSON body].
 async function api(base, method, path, body, key = KEY) {
@@ -80,8 +70,7 @@ async function subscribed(client, destination) {
   };
 }
 
-const cases = [];
-const test = (name, fn) => cases.push([name, fn]);
+const { test, runAll } = suite();
 
 test('publish on A\'s API reaches websocket and xhr-streaming subscribers on A and on B', async () => {
   const dest = `/topic/${uid('news')}`;
@@ -148,17 +137,4 @@ test('disconnect on B\'s API closes bob on B with the reason; A\'s API does not 
   await b.client.deactivate();
 });
 
-let passed = 0;
-let failed = 0;
-for (const [name, fn] of cases) {
-  try {
-    await within(fn(), name, 60000);
-    passed++;
-    console.log(`ok   api: ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL api: ${name}: ${e.message}`);
-  }
-}
-console.log(`api: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await runAll({ caseMs: 60000, namePrefix: 'api: ', summaryPrefix: 'api: ' });

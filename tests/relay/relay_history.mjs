@@ -4,10 +4,10 @@
 // Prints one line per case and a final "N passed, M failed"; every wait is bounded.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { uid, sleep, within, run, suite } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '../clients/package.json'));
@@ -15,28 +15,9 @@ const { Client } = require('@stomp/stompjs');
 const SockJS = require('sockjs-client');
 
 const [A, B, , TCP_B] = process.argv.slice(2);
-const WAIT_MS = 10000;
 const N = 20; // messages missed while disconnected
-let unique = 0;
-const uid = (name) => `${name}-${process.pid}-${++unique}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function within(promise, what, ms = WAIT_MS) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
-function run(cmd, args) {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 120000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message} ${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 const pySend = (port, dest, body, count = 1) =>
   run('python3', [join(here, 'relay_py.py'), String(port), dest, body, String(count)]);
@@ -73,8 +54,7 @@ async function subscribe(client, destination, headers = {}) {
   return { receipt: frame.headers, got, take };
 }
 
-const cases = [];
-const test = (name, fn) => cases.push([name, fn]);
+const { test, runAll } = suite();
 
 test(`recovery on another node: read 3 on A, miss ${N} sent via B, recover them on B, then live`, async () => {
   const dest = `/topic/hist.${uid('r')}`;
@@ -141,17 +121,4 @@ test('the receipt of a plain subscribe is a recovery point', async () => {
   await b.deactivate();
 });
 
-let passed = 0;
-let failed = 0;
-for (const [name, fn] of cases) {
-  try {
-    await within(fn(), name, 60000);
-    passed += 1;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed += 1;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
-console.log(`relay_history: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await runAll({ caseMs: 60000, summaryPrefix: 'relay_history: ' });

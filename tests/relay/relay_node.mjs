@@ -5,10 +5,10 @@
 // Prints one line per case and a final "N passed, M failed"; every wait is bounded.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { WAIT_MS, uid, sleep, within, run, suite } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '../clients/package.json'));
@@ -16,27 +16,8 @@ const { Client } = require('@stomp/stompjs');
 const SockJS = require('sockjs-client');
 
 const [A, B, TCP_A, TCP_B] = process.argv.slice(2);
-const WAIT_MS = 10000;
-let unique = 0;
-const uid = (name) => `${name}-${process.pid}-${++unique}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function within(promise, what, ms = WAIT_MS) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
-function run(cmd, args) {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 120000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message} ${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 const pySend = (port, dest, body, count = 1, login) =>
   run('python3', [join(here, 'relay_py.py'), String(port), dest, body, String(count),
@@ -90,8 +71,7 @@ async function subscribed(client, destination, headers = {}) {
   return box;
 }
 
-const cases = [];
-const test = (name, fn) => cases.push([name, fn]);
+const { test, runAll } = suite();
 
 test('topic: stompjs on A subscribes, stomp.py on B sends, A receives', async () => {
   const dest = `/topic/${uid('x')}`;
@@ -256,17 +236,4 @@ test('broker loss: ERROR and close, refused while down, all back when it returns
   await a.client.deactivate();
 });
 
-let passed = 0;
-let failed = 0;
-for (const [name, fn] of cases) {
-  try {
-    await within(fn(), name, 90000);
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await runAll({ caseMs: 90000 });

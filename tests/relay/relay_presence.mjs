@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { WAIT_MS, uid, sleep, within, suite } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '../clients/package.json'));
@@ -14,18 +15,7 @@ const { Client } = require('@stomp/stompjs');
 const SockJS = require('sockjs-client');
 
 const [A, B] = process.argv.slice(2);
-const WAIT_MS = 10000;
-let unique = 0;
-const uid = (name) => `${name}-${process.pid}-${++unique}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function within(promise, what, ms = WAIT_MS) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 async function connect(base, login) {
   const client = new Client({
@@ -91,8 +81,7 @@ async function snapshotUntil(client, destination, ok, what) {
   }
 }
 
-const cases = [];
-const test = (name, fn) => cases.push([name, fn]);
+const { test, runAll } = suite();
 
 test('presence: users on A and B are listed in the snapshot on either node', async () => {
   const dest = `/topic/chat.${uid('both')}`;
@@ -208,17 +197,4 @@ for (const base of [A, B]) {
   }
 }
 
-let passed = 0;
-let failed = 0;
-for (const [name, fn] of cases) {
-  try {
-    await within(fn(), name, 240000);
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
-}
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await runAll({ caseMs: 240000 });
