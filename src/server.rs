@@ -205,35 +205,34 @@ pub async fn run(
 
 /// Serves `GET /metrics` on its own small server.
 fn serve_metrics(listener: TcpListener) -> io::Result<actix_web::dev::ServerHandle> {
-    let server = HttpServer::new(|| {
-        App::new().route(
+    serve_aside(listener, |config| {
+        config.route(
             "/metrics",
             web::get().to(|| async {
                 HttpResponse::Ok()
                     .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
                     .body(metrics::global().encode())
             }),
-        )
+        );
     })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)?
-    .run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    Ok(handle)
 }
 
 /// Serves the server API on its own small server.
 fn serve_api(listener: TcpListener, api: Api) -> io::Result<actix_web::dev::ServerHandle> {
-    let server = HttpServer::new(move || {
-        let api = api.clone();
-        App::new().configure(move |config| api.configure(config))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)?
-    .run();
+    serve_aside(listener, move |config| api.configure(config))
+}
+
+/// A one-worker server beside the service on `listener`, with the routes `configure` adds,
+/// stopped through its handle with the service.
+fn serve_aside(
+    listener: TcpListener,
+    configure: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+) -> io::Result<actix_web::dev::ServerHandle> {
+    let server = HttpServer::new(move || App::new().configure(configure.clone()))
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run();
     let handle = server.handle();
     actix_web::rt::spawn(server);
     Ok(handle)
